@@ -1,0 +1,30 @@
+"""`helmbot` command line: a thin dispatcher to the subcommands' modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helmbot", description="Slack ChatOps for Helm releases.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    # Each subcommand module registers itself: add_parser(sub) sets `func` to its runner.
+    from bot.cli import sim_cmd, watch_cmd
+
+    watch_cmd.add_parser(sub)
+    sim_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
