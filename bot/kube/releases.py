@@ -1,0 +1,94 @@
+"""Helm release storage as seen through the API: Secrets labelled owner=helm,name=RELEASE.
+
+Decoding (base64, gzip, JSON) lives in bot.core.releases; here we only fetch, pick and cache, so a tracker
+polled every second does not re-decode an unchanged Secret.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bot.core.releases import Release, decode_release_secret, latest_revision, secret_revision
+from bot.kube.client import KubeClient
+from bot.kube.errors import KubeError
+
+HELM_OWNER_SELECTOR = "owner=helm"
+
+
+def release_selector(name: str) -> str:
+    return f"owner=helm,name={name}"
+
+
+class ReleaseNotFound(KubeError):
+    """No Helm release (or not the requested revision) is stored in the namespace."""
+
+
+def release_secrets(secrets: Iterable[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
+    """The release's Secrets out of a namespace-wide owner=helm list (labels, no decoding)."""
+    out = []
+    for secret in secrets:
+        labels = (secret.get("metadata") or {}).get("labels") or {}
+        if labels.get("owner") == "helm" and labels.get("name") == name:
+            out.append(secret)
+    return out
+
+
+def find_latest_revision(client: KubeClient, namespace: str, name: str) -> int:
+    """One labelled list; raises ReleaseNotFound when helm has never stored this release here."""
+    data = client.list("Secret", namespace, label_selector=release_selector(name))
+    revision = latest_revision(data.get("items") or [], name)
+    if revision is None:
+        raise ReleaseNotFound(f'release "{name}" not found in namespace "{namespace}"')
+    return revision
+
+
+class ReleaseReader:
+    """Decodes the tracked revision out of Secret snapshots, re-decoding only when the Secret changed."""
+
+    def __init__(self, name: str, revision: int) -> None:
+        self.name = name
+        self.revision = revision
+        self._lock = threading.Lock()
+        self._cached_rv: str | None = None
+        self._cached: Release | None = None
+
+    def read(self, secrets: Iterable[Mapping[str, Any]]) -> Release | None:
+        """The tracked revision as currently stored, or None if it is not (yet / any more) there."""
+        for secret in release_secrets(secrets, self.name):
+            if secret_revision(secret) != self.revision:
+                continue
+            rv = (secret.get("metadata") or {}).get("resourceVersion")
+            with self._lock:
+                if self._cached is not None and rv is not None and rv == self._cached_rv:
+                    return self._cached
+            release = decode_release_secret(secret)
+            with self._lock:
+                self._cached, self._cached_rv = release, rv
+            return release
+        return None
+
+    def newest_revision(self, secrets: Iterable[Mapping[str, Any]]) -> int | None:
+        return latest_revision(release_secrets(secrets, self.name), self.name)
+
+
+def wait_for_revision(client: KubeClient, namespace: str, name: str, revision: int, *, timeout: float,
+                      interval: float = 1.0, stop: threading.Event | None = None) -> Release:
+    """Poll (one labelled list a second) until `revision` is stored, e.g. when `helm upgrade` just began."""
+    deadline = time.monotonic() + timeout
+    reader = ReleaseReader(name, revision)
+    while True:
+        items = client.list("Secret", namespace, label_selector=release_selector(name)).get("items") or []
+        release = reader.read(items)
+        if release is not None:
+            return release
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or (stop is not None and stop.is_set()):
+            raise ReleaseNotFound(f'revision {revision} of release "{name}" did not appear in namespace '
+                                  f'"{namespace}" within {timeout:g}s')
+        if stop is not None:
+            stop.wait(min(interval, remaining))
+        else:
+            time.sleep(min(interval, remaining))
