@@ -1,0 +1,130 @@
+"""The terminal view (stdout is a TTY): a `rich` live panel redrawn from the tracker's summary.
+
+Phases, workloads with ready/desired bars, Jobs with their last log line, gated pods, elapsed time and the
+latest events; when the verdict arrives the panel stops and the plain verdict/diagnosis block is printed
+below it, so it stays in the scrollback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from datetime import UTC, datetime
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from bot.cli.render_text import event_line, failure_lines, verdict_lines
+from bot.core.events import EventType, TrackEvent
+from bot.core.summary import TrackSummary
+
+_STATE_STYLE = {
+    "succeeded": "green", "current": "green", "running": "yellow", "in_progress": "yellow",
+    "failed": "bold red", "pending": "dim", "skipped": "dim", "unobserved": "dim", "unknown": "dim",
+}
+_STATE_MARK = {"succeeded": "✔", "current": "✔", "failed": "✘", "running": "▶", "in_progress": "▶"}
+
+
+def _elapsed(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _state(state: str) -> Text:
+    return Text(f"{_STATE_MARK.get(state, '·')} {state.replace('_', ' ')}", style=_STATE_STYLE.get(state, ""))
+
+
+def render_summary(summary: TrackSummary | None, recent: list[str], now: datetime) -> RenderableType:
+    if summary is None:
+        return Text("connecting to the Kubernetes API…", style="dim")
+    title = Text.assemble(
+        (f"{summary.release}", "bold"), f" revision {summary.revision}",
+        f" · {summary.operation}" if summary.operation else "",
+        f" · {summary.chart}" if summary.chart else "",
+        f" · namespace {summary.namespace}",
+        ("  elapsed " + _elapsed(summary.started_at, now), "cyan"),
+    )
+    parts: list[RenderableType] = [title]
+    if summary.phases:
+        line = Text("phases: ")
+        for i, phase in enumerate(summary.phases):
+            if i:
+                line.append("  →  ", style="dim")
+            mark = _STATE_MARK.get(phase.state, "·")
+            line.append(f"{mark} {phase.name}", style=_STATE_STYLE.get(phase.state, ""))
+        parts.append(line)
+    if summary.jobs:
+        jobs = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for col in ("job", "phase", "state", "attempts", "last log line"):
+            jobs.add_column(col, overflow="ellipsis", no_wrap=True)
+        for job in summary.jobs:
+            jobs.add_row(f"{job.kind}/{job.name}", job.phase, _state(job.state),
+                         "" if job.attempts is None else str(job.attempts), job.last_log_line or "")
+        parts.append(jobs)
+    if summary.workloads:
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for col in ("workload", "ready", "", "state", "reason"):
+            table.add_column(col, overflow="ellipsis", no_wrap=True)
+        for w in summary.workloads:
+            desired = w.desired or 0
+            bar: RenderableType = (ProgressBar(total=desired, completed=min(w.ready or 0, desired), width=20)
+                                   if desired else Text(""))
+            counts = f"{w.ready or 0}/{desired}" if w.desired is not None else ""
+            table.add_row(f"{w.kind}/{w.name}", counts, bar, _state(w.state), w.reason)
+        parts.append(table)
+    for gated in summary.gated:
+        on = f" waiting on {gated.job}" if gated.job else " gated in Init"
+        parts.append(Text(f"⏸ {gated.workload}: {len(gated.pods)} pod(s){on}", style="yellow"))
+    parts.extend(Text(f"⚠ {w}", style="yellow") for w in summary.warnings)
+    parts.extend(Text(f"✘ {f}", style="red") for f in summary.failures)
+    if recent:
+        parts.append(Text("\n".join(recent), style="dim"))
+    return Group(*parts)
+
+
+class LiveRenderer:
+    def __init__(self, out: TextIO, *, recent_lines: int = 6) -> None:
+        self.console = Console(file=out, force_terminal=True, highlight=False)
+        self._lock = threading.Lock()
+        self._summary: TrackSummary | None = None
+        self._recent: deque[str] = deque(maxlen=recent_lines)
+        self._live = Live(get_renderable=self._renderable, console=self.console, refresh_per_second=4,
+                          transient=True)
+        self._live.start()
+
+    def _renderable(self) -> RenderableType:
+        with self._lock:
+            return render_summary(self._summary, list(self._recent), datetime.now(UTC))
+
+    def event(self, event: TrackEvent) -> None:
+        if event.type is EventType.VERDICT:
+            self._finish(event)
+            return
+        with self._lock:
+            self._recent.append(event_line(event))
+        if event.type is EventType.FAILURE:
+            # Failures go to the scrollback too: they must survive the live panel.
+            lines = [event_line(event), *failure_lines(event.data, indent="    ")]
+            self._live.console.print(Text("\n".join(lines), style="red"))
+
+    def summary(self, summary: TrackSummary) -> None:
+        with self._lock:
+            self._summary = summary
+        self._live.refresh()
+
+    def _finish(self, verdict: TrackEvent) -> None:
+        self.close()
+        self.console.print(Text("\n".join(verdict_lines(verdict))))
+
+    def close(self) -> None:
+        if self._live.is_started:
+            self._live.stop()
+        with self._lock:
+            summary, recent = self._summary, list(self._recent)
+        if summary is not None:
+            self.console.print(render_summary(summary, recent, datetime.now(UTC)))
+            self._summary = None

@@ -1,0 +1,105 @@
+"""Plain timestamped lines for CI logs (stdout is not a terminal), plus the failure diagnosis.
+
+Everything printed comes from TrackEvent messages and data, which never carry secrets or values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from bot.core.events import EventType, Outcome, TrackEvent
+
+LOG_LINES_SHOWN = 10
+
+
+def timestamp(event: TrackEvent) -> str:
+    return event.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_line(event: TrackEvent) -> str:
+    parts = [timestamp(event)]
+    if event.phase:
+        parts.append(f"[{event.phase}]")
+    if event.subject and event.subject not in event.message:
+        parts.append(f"{event.subject}:")
+    parts.append(event.message)
+    return " ".join(parts)
+
+
+def failure_lines(failure: Mapping[str, Any], *, indent: str = "  ") -> list[str]:
+    """Object, container, reason, exit code, restarts, message, then the last log lines."""
+    kind, name = failure.get("kind") or "?", failure.get("name") or "?"
+    head = f"{indent}{kind}/{name}"
+    pod = failure.get("pod")
+    if pod and pod != name:
+        head += f" pod {pod}"
+    container = failure.get("container")
+    if container:
+        head += f" container {container}"
+    facts = [str(failure.get("reason") or "failed")]
+    if failure.get("exit_code") is not None:
+        facts.append(f"exit code {failure['exit_code']}")
+    if failure.get("restarts"):
+        facts.append(f"{failure['restarts']} restarts")
+    out = [f"{head}: {', '.join(facts)}"]
+    message = str(failure.get("message") or "").strip()
+    if message:
+        out.append(f"{indent}  {message}")
+    tail = _lines(failure.get("log_tail"))
+    if tail:
+        out.append(f"{indent}  last log lines{f' ({container})' if container else ''}:")
+        out.extend(f"{indent}  | {line}" for line in tail[-LOG_LINES_SHOWN:])
+    return out
+
+
+def verdict_lines(verdict: TrackEvent) -> list[str]:
+    outcome = verdict.data.get("outcome") or ""
+    label = {Outcome.SUCCEEDED.value: "SUCCEEDED", Outcome.FAILED.value: "FAILED",
+             Outcome.TIMED_OUT.value: "TIMED OUT"}.get(str(outcome), str(outcome).upper() or "DONE")
+    reason = verdict.data.get("reason") or verdict.message
+    out = [f"{timestamp(verdict)} {label}: {verdict.release} revision {verdict.revision} "
+           f"in {verdict.namespace}: {reason}"]
+    failures = verdict.data.get("failures") or []
+    if failures:
+        out.append("diagnosis:")
+        for failure in failures:
+            if isinstance(failure, Mapping):
+                out.extend(failure_lines(failure))
+    return out
+
+
+def _lines(value: object) -> list[str]:
+    if isinstance(value, str):
+        return value.splitlines()
+    if isinstance(value, Sequence):
+        return [str(v) for v in value]
+    return []
+
+
+class TextRenderer:
+    """One line per event; a FAILURE gets its diagnosis inline, the VERDICT a closing block."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def event(self, event: TrackEvent) -> None:
+        if event.type is EventType.VERDICT:
+            self._write(verdict_lines(event))
+            return
+        lines = [event_line(event)]
+        if event.type is EventType.FAILURE:
+            lines.extend(failure_lines(event.data, indent="    "))
+        elif event.type is EventType.LOG_LINES:
+            lines.extend(f"    | {line}" for line in _lines(event.data.get("lines"))[-LOG_LINES_SHOWN:])
+        self._write(lines)
+
+    def summary(self, summary: object) -> None:
+        """Plain output is a log, not a dashboard: summaries are not repeated."""
+
+    def close(self) -> None:
+        self.out.flush()
+
+    def _write(self, lines: list[str]) -> None:
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
