@@ -1,14 +1,22 @@
-"""`helmbot sim kube`: placeholder until the stand-in lands (issue 3)."""
+"""`helmbot sim kube`: the Kubernetes API stand-in (bot/sim) in the foreground."""
 
 from __future__ import annotations
 
 import argparse
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from bot.sim import cli as sim_cli
+
     p = sub.add_parser("sim", help="local stand-ins (Kubernetes API) for tests and demos")
-    p.set_defaults(func=run)
+    sim_sub = p.add_subparsers(dest="sim_command", metavar="STANDIN")
+    sim_sub.required = True
+    kube = sim_sub.add_parser("kube", help="run a Kubernetes API stand-in until Ctrl-C")
+    sim_cli.add_arguments(kube)
+    kube.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("helmbot sim is not implemented yet")
+    from bot.sim import cli as sim_cli
+
+    return sim_cli.run(args)
