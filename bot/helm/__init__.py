@@ -1,0 +1,27 @@
+"""Adapter around the helm CLI: pure argv building (args) and a subprocess runner (runner)."""
+
+from bot.helm.args import (
+    HelmArgsError,
+    HelmVersion,
+    ValuesPolicy,
+    parse_version,
+    redact_argv,
+    rollback_argv,
+    upgrade_argv,
+)
+from bot.helm.runner import HelmError, HelmNotFound, HelmResult, HelmRunner, HelmTimeout
+
+__all__ = [
+    "HelmArgsError",
+    "HelmError",
+    "HelmNotFound",
+    "HelmResult",
+    "HelmRunner",
+    "HelmTimeout",
+    "HelmVersion",
+    "ValuesPolicy",
+    "parse_version",
+    "redact_argv",
+    "rollback_argv",
+    "upgrade_argv",
+]
