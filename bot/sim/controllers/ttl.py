@@ -1,0 +1,27 @@
+"""TTL-after-finished controller: deletes finished Jobs (and via GC their pods) after the TTL."""
+
+from __future__ import annotations
+
+from bot.sim.controllers.clock import Clock
+from bot.sim.controllers.common import condition_true, get_condition, parse_ts
+from bot.sim.controllers.options import SimOptions
+from bot.sim.store import Store
+
+
+class TTLController:
+    def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
+        self.store, self.clock = store, clock
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        for job in self.store.list("batch/jobs"):
+            meta, spec = job["metadata"], job.get("spec") or {}
+            ttl = spec.get("ttlSecondsAfterFinished")
+            if ttl is None or meta.get("deletionTimestamp"):
+                continue
+            finished = None
+            for ctype in ("Complete", "Failed"):
+                if condition_true(job, ctype):
+                    finished = parse_ts((get_condition(job, ctype) or {}).get("lastTransitionTime"))
+            if finished is not None and (now - finished).total_seconds() >= float(ttl):
+                self.store.delete("batch/jobs", meta.get("namespace"), meta["name"], propagation="Foreground")
