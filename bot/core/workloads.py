@@ -1,30 +1,631 @@
-"""Workload rules (first version: kstatus-like counters; pod-level causes follow)."""
+"""Workload rules: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job.
+
+A workload is current only when its own status says the *new* spec is fully rolled out (kstatus counters,
+never `replicas - maxUnavailable`: Available=True means only "minimum availability"). It fails on its own
+signals (ProgressDeadlineExceeded, ReplicaFailure / FailedCreate that persists, a Job's Failed or
+FailureTarget condition) or, much earlier, on a stuck pod of the new revision (bot.core.pods). Pods of the
+old revision are ignored both ways: they neither count as progress nor fail the rollout.
+
+Which pods are new:
+- Deployment: the new ReplicaSet is the one it owns whose deployment.kubernetes.io/revision equals its own,
+  else the one whose pod template equals its template ignoring pod-template-hash (oldest wins); new pods are
+  owned by that ReplicaSet (or carry its pod-template-hash). Without ReplicaSets in `related`, no pod is
+  judged (an old pod must never fail a rollout).
+- StatefulSet: controller-revision-hash == status.updateRevision.
+- DaemonSet: pod-template-generation == the deprecated.daemonset.template.generation annotation (set on every
+  DaemonSet by the API server), else controller-revision-hash of its newest ControllerRevision, else all.
+- Job: pods owned by the Job's uid, or with its job-name label and controller-uid (a re-created hook Job has
+  the same name but a new uid, so the previous run's pods are not mixed in).
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.status import Assessment, Policy, State, spec_of, status_of
+from bot.core.pods import Finding, PodFindings, analyze_pod
+from bot.core.status import (
+    Assessment,
+    Failure,
+    Policy,
+    State,
+    as_int,
+    condition,
+    event_first_seen,
+    event_message,
+    events_for,
+    format_age,
+    has_controller,
+    labels_of,
+    meta,
+    name_of,
+    owned_by,
+    parse_time,
+    plural,
+    selector_matches,
+    spec_of,
+    status_of,
+)
 
 Rule = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], datetime, Policy], Assessment]
+REVISION = "deployment.kubernetes.io/revision"
+TEMPLATE_HASH = "pod-template-hash"
+REVISION_HASH = "controller-revision-hash"
 
 
-def _assess_deployment(
+# ----------------------------------------------------------------------------------------------------
+# shared pieces
+
+
+def _pods_of(owner: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Pods the owner controls (ownerReference), or orphans its selector matches."""
+    selector = spec_of(owner).get("selector")
+    return [
+        p
+        for p in related
+        if p.get("kind") == "Pod"
+        and (owned_by(p, owner) or (not has_controller(p) and selector_matches(selector, labels_of(p))))
+    ]
+
+
+def _live(pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [p for p in pods if not meta(p).get("deletionTimestamp")]
+
+
+class _PodView:
+    """The findings of a workload's new pods, and the texts naming them."""
+
+    def __init__(
+        self,
+        pods: Sequence[Mapping[str, Any]],
+        related: Sequence[Mapping[str, Any]],
+        now: datetime,
+        policy: Policy,
+    ) -> None:
+        self.found: list[PodFindings] = [analyze_pod(p, related, now, policy) for p in _live(pods)]
+
+    def stuck(self, *, skip: frozenset[str] = frozenset()) -> list[Finding]:
+        return [
+            Finding(f.failure, f"pod {pf.name}: {f.text}")
+            for pf in self.found
+            for f in pf.stuck
+            if f.failure.reason not in skip
+        ]
+
+    def ready_count(self) -> int:
+        return sum(1 for pf in self.found if pf.ready)
+
+    def waiting(self) -> tuple[str, ...]:
+        return tuple(sorted(pf.name for pf in self.found if pf.gated_in_init))
+
+    def first_note(self, *, extra: Sequence[Finding] = ()) -> str:
+        """Why the first pod that is not ready is not, for the progress text."""
+        for f in extra:
+            return f.text
+        for pf in sorted(self.found, key=lambda x: x.name):
+            if not pf.ready and not pf.succeeded and pf.notes:
+                return f"pod {pf.name}: {pf.notes[0]}"
+        return ""
+
+
+@dataclass(frozen=True)
+class _Counters:
+    """Progress counters and gated pods, shared by every verdict of one workload."""
+
+    ready: int | None
+    desired: int | None
+    waiting: tuple[str, ...] = ()
+
+    def result(
+        self,
+        state: State,
+        reason: str,
+        *,
+        failures: tuple[Failure, ...] = (),
+        warnings: tuple[str, ...] = (),
+        ready: int | None = None,
+    ) -> Assessment:
+        ready = self.ready if ready is None else ready
+        return Assessment(state, reason, failures, ready, self.desired, warnings, self.waiting)
+
+
+def _failed(findings: Sequence[Finding], counters: _Counters) -> Assessment:
+    texts = [f.text for f in findings]
+    text = "; ".join(texts[:2]) + (f" (and {len(texts) - 2} more)" if len(texts) > 2 else "")
+    return counters.result(State.FAILED, text, failures=tuple(f.failure for f in findings))
+
+
+def _with_note(text: str, note: str) -> str:
+    return f"{text} ({note})" if note else text
+
+
+def _replica_failure(
+    obj: Mapping[str, Any], now: datetime, policy: Policy, notes: list[str]
+) -> Finding | None:
+    """ReplicaFailure=True (FailedCreate: quota, admission webhook) that has lasted the config grace."""
+    rf = condition(obj, "ReplicaFailure")
+    if rf is None or rf.get("status") != "True":
+        return None
+    reason = str(rf.get("reason") or "ReplicaFailure")
+    message = str(rf.get("message") or "")
+    text = f"ReplicaFailure: {reason}" + (f": {message}" if message else "")
+    return _after_grace(
+        obj, reason, message, text, parse_time(rf.get("lastTransitionTime")), now, policy, notes
+    )
+
+
+def _failed_create(
+    obj: Mapping[str, Any],
+    related: Sequence[Mapping[str, Any]],
+    now: datetime,
+    policy: Policy,
+    notes: list[str],
+) -> Finding | None:
+    """FailedCreate Warning events on a controller that cannot create its pods (call only while it lacks
+    pods): failed once the first one is older than the config grace."""
+    events = [
+        e
+        for e in events_for(obj, related, policy)
+        if e.get("type") == "Warning" and e.get("reason") == "FailedCreate"
+    ]
+    if not events:
+        return None
+    message = event_message(events[-1])
+    return _after_grace(
+        obj,
+        "FailedCreate",
+        message,
+        f"FailedCreate: {message}",
+        event_first_seen(events[0]),
+        now,
+        policy,
+        notes,
+    )
+
+
+def _after_grace(
+    obj: Mapping[str, Any],
+    reason: str,
+    message: str,
+    text: str,
+    since: datetime | None,
+    now: datetime,
+    policy: Policy,
+    notes: list[str],
+) -> Finding | None:
+    age = now - since if since else timedelta(0)
+    if since is None or age >= policy.config_error_grace:
+        return Finding(Failure(str(obj["kind"]), name_of(obj), reason, message), text)
+    notes.append(f"{text} (for {format_age(age)})")
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Deployment
+
+
+def new_replica_set(dep: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The Deployment's new ReplicaSet: same revision annotation, else same template (oldest wins)."""
+    candidates = [r for r in related if r.get("kind") == "ReplicaSet" and owned_by(r, dep)]
+    if not candidates:
+        selector = spec_of(dep).get("selector")
+        candidates = [
+            r
+            for r in related
+            if r.get("kind") == "ReplicaSet"
+            and not has_controller(r)
+            and selector_matches(selector, labels_of(r))
+        ]
+    revision = (meta(dep).get("annotations") or {}).get(REVISION)
+    by_revision = [
+        r for r in candidates if revision and (meta(r).get("annotations") or {}).get(REVISION) == revision
+    ]
+    matches = by_revision or [r for r in candidates if _same_template(r, dep)]
+    if not matches:
+        return None
+    return min(matches, key=lambda r: str(meta(r).get("creationTimestamp") or ""))
+
+
+def _same_template(rs: Mapping[str, Any], dep: Mapping[str, Any]) -> bool:
+    def strip(template: Any) -> Any:
+        t = copy.deepcopy(template) if isinstance(template, Mapping) else {}
+        labels = (t.get("metadata") or {}).get("labels")
+        if isinstance(labels, dict):
+            labels.pop(TEMPLATE_HASH, None)
+        return t
+
+    return bool(strip(spec_of(rs).get("template")) == strip(spec_of(dep).get("template")))
+
+
+def _new_pods_of_rs(
+    rs: Mapping[str, Any], dep: Mapping[str, Any], related: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    template_hash = labels_of(rs).get(TEMPLATE_HASH)
+    selector = spec_of(dep).get("selector")
+    return [
+        p
+        for p in related
+        if p.get("kind") == "Pod"
+        and (
+            owned_by(p, rs)
+            or (
+                not has_controller(p)
+                and template_hash is not None
+                and labels_of(p).get(TEMPLATE_HASH) == template_hash
+                and selector_matches(selector, labels_of(p))
+            )
+        )
+    ]
+
+
+def assess_deployment(
     dep: Mapping[str, Any], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
 ) -> Assessment:
-    desired = spec_of(dep).get("replicas", 1)
-    st = status_of(dep)
-    ready = st.get("readyReplicas", 0)
-    if (
-        st.get("updatedReplicas", 0) == desired
-        and st.get("availableReplicas", 0) == desired
-        and ready == desired
-        and st.get("replicas", 0) == desired
+    spec, status = spec_of(dep), status_of(dep)
+    desired = as_int(spec.get("replicas"), 1)
+    new_rs = new_replica_set(dep, related)
+    view = _PodView(_new_pods_of_rs(new_rs, dep, related) if new_rs else [], related, now, policy)
+    waiting = view.waiting()
+
+    notes: list[str] = []
+    failures = view.stuck()
+    progressing = condition(dep, "Progressing")
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        message = str(progressing.get("message") or "")
+        deadline = spec.get("progressDeadlineSeconds")
+        text = "ProgressDeadlineExceeded" + (f": no progress for {deadline}s" if deadline else "")
+        failures.append(
+            Finding(Failure("Deployment", name_of(dep), "ProgressDeadlineExceeded", message), text)
+        )
+    for source in (dep, new_rs):
+        replica_failure = _replica_failure(source, now, policy, notes) if source else None
+        if replica_failure is not None:
+            failures.append(replica_failure)
+            break
+
+    updated = as_int(status.get("updatedReplicas"))
+    ready = as_int(status.get("readyReplicas"))
+    available = as_int(status.get("availableReplicas"))
+    total = as_int(status.get("replicas"))
+    if view.found:
+        new_ready = view.ready_count()
+    elif new_rs is not None:
+        new_ready = as_int(status_of(new_rs).get("readyReplicas"))
+    else:
+        new_ready = min(updated, ready)
+    new_ready = min(new_ready, desired)
+    counters = _Counters(new_ready, desired, waiting)
+    if failures:
+        return _failed(failures, counters)
+    if spec.get("paused") is True:
+        return counters.result(
+            State.CURRENT,
+            f"paused ({new_ready}/{desired} new pods ready)",
+            warnings=("paused: the rollout does not progress until the Deployment is resumed",),
+        )
+
+    progress = f"{new_ready}/{desired} new pods ready"
+    old = max(0, total - updated)
+    note = notes[0] if notes else view.first_note()
+    if updated < desired or ready < desired or new_ready < desired:
+        if old and updated >= desired:
+            progress += f", waiting for {plural(old, 'old pod')} to terminate"
+        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+    if total > desired or old:
+        extra = max(old, total - desired)
+        text = f"waiting for {plural(extra, 'old pod')} to terminate ({progress})"
+        return counters.result(State.IN_PROGRESS, text)
+    if available < updated or available < desired:
+        min_ready = spec.get("minReadySeconds")
+        text = f"{progress}, {available}/{desired} available" + (
+            f" (minReadySeconds {min_ready})" if min_ready else ""
+        )
+        return counters.result(State.IN_PROGRESS, text)
+    if spec.get("progressDeadlineSeconds") is not None and (
+        progressing is None or progressing.get("reason") != "NewReplicaSetAvailable"
     ):
-        return Assessment(State.CURRENT, f"{ready}/{desired} new pods ready", ready=ready, desired=desired)
-    return Assessment(State.IN_PROGRESS, f"{ready}/{desired} pods ready", ready=ready, desired=desired)
+        return counters.result(
+            State.IN_PROGRESS, f"{progress}, waiting for the rollout to be marked complete"
+        )
+    available_cond = condition(dep, "Available")
+    if available_cond is None or available_cond.get("status") != "True":
+        detail = str((available_cond or {}).get("reason") or "no Available condition yet")
+        return counters.result(State.IN_PROGRESS, f"{progress}, Available is not True ({detail})")
+    return counters.result(State.CURRENT, progress)
 
 
-RULES: dict[str, Rule] = {"Deployment": _assess_deployment}
+# ----------------------------------------------------------------------------------------------------
+# ReplicaSet
+
+
+def assess_replica_set(
+    rs: Mapping[str, Any], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
+) -> Assessment:
+    desired = as_int(spec_of(rs).get("replicas"), 1)
+    status = status_of(rs)
+    view = _PodView(_pods_of(rs, related), related, now, policy)
+    notes: list[str] = []
+    failures = view.stuck()
+    replica_failure = _replica_failure(rs, now, policy, notes)
+    if replica_failure is not None:
+        failures.append(replica_failure)
+    ready = min(as_int(status.get("readyReplicas")), desired)
+    counters = _Counters(ready, desired, view.waiting())
+    if failures:
+        return _failed(failures, counters)
+    progress = f"{ready}/{desired} pods ready"
+    note = notes[0] if notes else view.first_note()
+    if any(
+        as_int(status.get(k)) < desired
+        for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas")
+    ):
+        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+    extra = as_int(status.get("replicas")) - desired
+    if extra > 0:
+        return counters.result(State.IN_PROGRESS, f"waiting for {plural(extra, 'extra pod')} to terminate")
+    return counters.result(State.CURRENT, progress)
+
+
+# ----------------------------------------------------------------------------------------------------
+# StatefulSet
+
+
+def assess_stateful_set(
+    sts: Mapping[str, Any], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
+) -> Assessment:
+    spec, status = spec_of(sts), status_of(sts)
+    desired = as_int(spec.get("replicas"), 1)
+    update_revision = status.get("updateRevision")
+    current_revision = status.get("currentRevision")
+    pods = _pods_of(sts, related)
+    if update_revision:
+        pods = [p for p in pods if labels_of(p).get(REVISION_HASH) == update_revision]
+    view = _PodView(pods, related, now, policy)
+    replicas = as_int(status.get("replicas"))
+    ready = as_int(status.get("readyReplicas"))
+    updated = as_int(status.get("updatedReplicas"))
+    notes: list[str] = []
+    failures = view.stuck()
+    if replicas < desired:
+        failed_create = _failed_create(sts, related, now, policy, notes)
+        if failed_create is not None:
+            failures.append(failed_create)
+    if view.found:
+        new_ready = view.ready_count()
+    else:
+        new_ready = ready if current_revision == update_revision else min(updated, ready)
+    new_ready = min(new_ready, desired)
+    counters = _Counters(new_ready, desired, view.waiting())
+    if failures:
+        return _failed(failures, counters)
+
+    strategy = spec.get("updateStrategy") or {}
+    note = notes[0] if notes else view.first_note()
+    if strategy.get("type") == "OnDelete":
+        # Pods are replaced only when someone deletes them: wait for readiness, not for the new revision.
+        if replicas < desired or ready < desired:
+            return counters.result(State.IN_PROGRESS, _with_note(f"{ready}/{desired} pods ready", note))
+        stale = current_revision != update_revision and updated < desired
+        warning = (
+            f"updateStrategy OnDelete: {plural(desired - updated, 'pod')} keep the old revision until deleted"
+            if stale
+            else "updateStrategy OnDelete: pods are updated only when deleted"
+        )
+        return counters.result(State.CURRENT, f"{ready}/{desired} pods ready", warnings=(warning,))
+
+    progress = f"{new_ready}/{desired} updated pods ready"
+    if replicas > desired:
+        text = f"waiting for {plural(replicas - desired, 'extra pod')} to terminate ({progress})"
+        return counters.result(State.IN_PROGRESS, text)
+    partition = as_int((strategy.get("rollingUpdate") or {}).get("partition"), 0)
+    if partition > 0:
+        target = max(0, desired - partition)
+        if updated < target or ready < desired or replicas < desired:
+            text = f"{min(updated, target)}/{target} pods updated (partition {partition})"
+            text += f", {ready}/{desired} ready"
+            return counters.result(State.IN_PROGRESS, _with_note(text, note))
+        warning = f"partition {partition}: pods with an ordinal below {partition} keep the old revision"
+        text = f"partitioned rollout done: {updated}/{desired} pods updated, {ready}/{desired} ready"
+        return counters.result(State.CURRENT, text, warnings=(warning,), ready=min(updated, desired))
+    if replicas < desired or ready < desired or updated < desired or new_ready < desired:
+        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+    if current_revision != update_revision:
+        return counters.result(State.IN_PROGRESS, f"{progress}, waiting for the revision switch")
+    if as_int(spec.get("minReadySeconds")) > 0 and as_int(status.get("availableReplicas")) < desired:
+        text = f"{progress}, {as_int(status.get('availableReplicas'))}/{desired} available"
+        return counters.result(State.IN_PROGRESS, text)
+    return counters.result(State.CURRENT, progress)
+
+
+# ----------------------------------------------------------------------------------------------------
+# DaemonSet
+
+
+def _new_daemon_pods(ds: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    pods = _pods_of(ds, related)
+    generation = (meta(ds).get("annotations") or {}).get("deprecated.daemonset.template.generation")
+    if generation is not None:
+        return [p for p in pods if labels_of(p).get("pod-template-generation") == str(generation)]
+    revisions = [r for r in related if r.get("kind") == "ControllerRevision" and owned_by(r, ds)]
+    if revisions:
+        newest = max(revisions, key=lambda r: as_int(r.get("revision")))
+        revision_hash = labels_of(newest).get(REVISION_HASH)
+        return [p for p in pods if labels_of(p).get(REVISION_HASH) == revision_hash]
+    return pods
+
+
+def assess_daemon_set(
+    ds: Mapping[str, Any], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
+) -> Assessment:
+    status = status_of(ds)
+    if status.get("desiredNumberScheduled") is None:
+        return Assessment(State.IN_PROGRESS, "waiting for the controller to count the nodes")
+    desired = as_int(status.get("desiredNumberScheduled"))
+    view = _PodView(_new_daemon_pods(ds, related), related, now, policy)
+    scheduled = as_int(status.get("currentNumberScheduled"))
+    updated = as_int(status.get("updatedNumberScheduled"))
+    ready = as_int(status.get("numberReady"))
+    available = as_int(status.get("numberAvailable"))
+    notes: list[str] = []
+    failures = view.stuck()
+    if scheduled < desired:
+        failed_create = _failed_create(ds, related, now, policy, notes)
+        if failed_create is not None:
+            failures.append(failed_create)
+    new_ready = min(view.ready_count() if view.found else min(updated, ready), desired)
+    counters = _Counters(new_ready, desired, view.waiting())
+    if failures:
+        return _failed(failures, counters)
+    note = notes[0] if notes else view.first_note()
+    if desired == 0:
+        return Assessment(
+            State.CURRENT, "0 nodes to run on", warnings=("no node matches the DaemonSet's scheduling rules",)
+        )
+    if (spec_of(ds).get("updateStrategy") or {}).get("type") == "OnDelete":
+        if scheduled < desired or ready < desired:
+            return counters.result(State.IN_PROGRESS, _with_note(f"{ready}/{desired} pods ready", note))
+        warning = "updateStrategy OnDelete: pods are updated only when deleted"
+        return counters.result(State.CURRENT, f"{ready}/{desired} pods ready", warnings=(warning,))
+    progress = f"{new_ready}/{desired} updated pods ready"
+    if min(scheduled, updated, ready, available) < desired or new_ready < desired:
+        if updated >= desired and available < desired <= ready:
+            progress += f", {available}/{desired} available"
+        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+    return counters.result(State.CURRENT, progress)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Job
+
+
+def _job_pods(job: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    name, uid = name_of(job), meta(job).get("uid")
+    pods = []
+    for p in related:
+        if p.get("kind") != "Pod":
+            continue
+        labels = labels_of(p)
+        if has_controller(p):
+            if owned_by(p, job):
+                pods.append(p)
+            continue
+        named = name in (labels.get("batch.kubernetes.io/job-name"), labels.get("job-name"))
+        pod_uid = labels.get("batch.kubernetes.io/controller-uid") or labels.get("controller-uid")
+        if named and (not uid or not pod_uid or pod_uid == uid):
+            pods.append(p)
+    return pods
+
+
+_JOB_RETRIED_BY_ITSELF = frozenset({"CrashLoopBackOff"})  # restarts count against backoffLimit
+
+
+def assess_job(
+    job: Mapping[str, Any], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
+) -> Assessment:
+    """Current only when Complete: a running Job is in progress (kstatus would say Current)."""
+    spec, status = spec_of(job), status_of(job)
+    completions = spec.get("completions")
+    desired = as_int(completions, 1) if completions is not None else None
+    succeeded = as_int(status.get("succeeded"))
+    failed = as_int(status.get("failed"))
+    active = as_int(status.get("active"))
+    attempts = as_int(spec.get("backoffLimit"), 6) + 1
+    pods = _job_pods(job, related)
+    running = [p for p in pods if status_of(p).get("phase") not in ("Succeeded", "Failed")]
+    view = _PodView(running, related, now, policy)
+    counters = _Counters(succeeded, desired, view.waiting())
+
+    for ctype in ("Complete", "SuccessCriteriaMet"):
+        done = condition(job, ctype)
+        if done is not None and done.get("status") == "True":
+            total = f"/{desired}" if desired is not None else ""
+            return counters.result(State.CURRENT, f"completed: {succeeded}{total} succeeded")
+    for ctype in ("Failed", "FailureTarget"):
+        failed_cond = condition(job, ctype)
+        if failed_cond is not None and failed_cond.get("status") == "True":
+            return _job_failed(job, failed_cond, pods, related, now, policy, failed, attempts, counters)
+    if spec.get("suspend") is True:
+        return counters.result(State.CURRENT, "suspended", warnings=("suspended: the Job runs no pods",))
+
+    stuck = view.stuck(skip=_JOB_RETRIED_BY_ITSELF)
+    notes: list[str] = []
+    if not pods and not active:
+        failed_create = _failed_create(job, related, now, policy, notes)
+        if failed_create is not None:
+            stuck.append(failed_create)
+    attempt = f"attempt {failed + 1} of {attempts}"
+    if stuck:
+        failure = _failed(stuck, counters)
+        return counters.result(State.FAILED, f"{failure.reason} ({attempt})", failures=failure.failures)
+    if not status.get("startTime") and not active and not pods:
+        return Assessment(
+            State.IN_PROGRESS, _with_note("waiting for the Job to start", notes[0] if notes else "")
+        )
+    if failed:
+        text = f"retrying: {attempt}, {plural(failed, 'pod')} failed"
+        last = _last_failed_pod(pods, related, now, policy)
+        if last is not None:
+            text += f", last: {last.text}"
+    else:
+        text = "running" if active or running else "waiting for a pod"
+        if desired is not None and desired > 1:
+            text += f": {succeeded}/{desired} succeeded"
+    note = notes[0] if notes else view.first_note(extra=view.stuck() if not failed else ())
+    return counters.result(State.IN_PROGRESS, _with_note(text, note))
+
+
+def _job_failed(
+    job: Mapping[str, Any],
+    cond: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]],
+    related: Sequence[Mapping[str, Any]],
+    now: datetime,
+    policy: Policy,
+    failed: int,
+    attempts: int,
+    counters: _Counters,
+) -> Assessment:
+    reason = str(cond.get("reason") or "Failed")
+    message = str(cond.get("message") or "")
+    if reason == "BackoffLimitExceeded":
+        text = f"BackoffLimitExceeded: failed {failed} of {attempts} attempts"
+    elif reason == "DeadlineExceeded":
+        deadline = spec_of(job).get("activeDeadlineSeconds")
+        text = "DeadlineExceeded: " + (f"active longer than {deadline}s" if deadline else message)
+    else:
+        text = f"{reason}: {message}" if message else reason
+    failures = [Failure("Job", name_of(job), reason, message)]
+    last = _last_failed_pod(pods, related, now, policy)
+    if last is not None:
+        text += f"; last {last.text}"
+        failures.append(last.failure)
+    return counters.result(State.FAILED, text, failures=tuple(failures))
+
+
+def _last_failed_pod(
+    pods: Sequence[Mapping[str, Any]], related: Sequence[Mapping[str, Any]], now: datetime, policy: Policy
+) -> Finding | None:
+    """The most recent pod that ended unsuccessfully (whose log explains the failure)."""
+    ended = []
+    for p in pods:
+        found = analyze_pod(p, related, now, policy)
+        if found.terminal is not None:
+            ended.append((str(meta(p).get("creationTimestamp") or ""), found.name, found.terminal))
+        elif found.stuck:
+            ended.append((str(meta(p).get("creationTimestamp") or ""), found.name, found.stuck[0]))
+    if not ended:
+        return None
+    _, pod_name, finding = max(ended, key=lambda item: (item[0], item[1]))
+    return Finding(finding.failure, f"pod {pod_name}: {finding.text}")
+
+
+RULES: dict[str, Rule] = {
+    "Deployment": assess_deployment,
+    "ReplicaSet": assess_replica_set,
+    "StatefulSet": assess_stateful_set,
+    "DaemonSet": assess_daemon_set,
+    "Job": assess_job,
+}
