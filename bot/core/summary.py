@@ -110,4 +110,5 @@ class TrackSummary:
         return self.verdict is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(asdict(self))  # type: ignore[no-any-return]
+        out: dict[str, Any] = json_safe(asdict(self))
+        return out

@@ -273,6 +273,7 @@ class ReleaseTracker:
         )
         self._policy = policy
         self._out: list[TrackEvent] = []
+        self._waiting: dict[str, tuple[str, ...]] = {}
 
     # --- public API --------------------------------------------------------------------------------------
 
@@ -308,8 +309,12 @@ class ReleaseTracker:
 
         step_events: list[tuple[_Step, EventType, str, dict[str, Any]]] = []
         related = self._related(view)
+        self._waiting = {}
         for step in s.steps:
             self._observe_step(step, view, release, related, now, step_events)
+        for step in s.steps:  # after every step, so a gating Job's own state is this view's
+            if step.subject in self._waiting:
+                self._note_gated(step, self._waiting[step.subject], view, now, step_events)
         self._start_phases(now)
         for step, etype, message, data in step_events:
             self._emit(etype, now, message, step=step, data=data)
@@ -419,6 +424,7 @@ class ReleaseTracker:
         tracker._s = s
         tracker._policy = _policy_from_dict(s.policy)
         tracker._out = []
+        tracker._waiting = {}
         return tracker
 
     # --- release ---------------------------------------------------------------------------------------
@@ -533,7 +539,7 @@ class ReleaseTracker:
         if obj is None:
             step.present = False
             if step.job_like:
-                self._judge_vanished(step, now)
+                self._judge_vanished(step, now, out)
             return
         uid = (obj.get("metadata") or {}).get("uid")
         if step.uid and uid and uid != step.uid and step.job_like:
@@ -562,7 +568,7 @@ class ReleaseTracker:
                 out.append((step, EventType.WARNING, f"{step.subject}: {warning}", {"warning": warning}))
         if state == FAILED:
             self._record_failures(step, assessment, view, now)
-        self._note_gated(step, assessment, view, now, out)
+        self._waiting[step.subject] = assessment.waiting
 
     def _note_job(self, step: _Step, job: Mapping[str, Any]) -> None:
         status = job.get("status") or {}
@@ -576,7 +582,9 @@ class ReleaseTracker:
         limit = spec.get("backoffLimit", 6)
         step.backoff_limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
-    def _judge_vanished(self, step: _Step, now: datetime) -> None:
+    def _judge_vanished(
+        self, step: _Step, now: datetime, out: list[tuple[_Step, EventType, str, dict[str, Any]]]
+    ) -> None:
         """A run-to-completion step absent from the view: keep what was seen, else ask Helm's hook record."""
         if step.terminal_seen:
             if step.state == SUCCEEDED and "deleted" not in step.reason and step.first_seen:
@@ -586,12 +594,12 @@ class ReleaseTracker:
         if run == HookPhase.SUCCEEDED.value:
             step.from_last_run = True
             self._set_state(
-                step, SUCCEEDED, "succeeded (Helm's hook record; the object is gone)", None, None, now, None
+                step, SUCCEEDED, "succeeded (Helm's hook record; the object is gone)", None, None, now, out
             )
         elif run == HookPhase.FAILED.value:
             step.from_last_run = True
             self._set_state(
-                step, FAILED, "failed (Helm's hook record; the object is gone)", None, None, now, None
+                step, FAILED, "failed (Helm's hook record; the object is gone)", None, None, now, out
             )
             self._add_failure(
                 step,
@@ -604,7 +612,7 @@ class ReleaseTracker:
                 now,
             )
         elif step.first_seen is not None and step.state != UNKNOWN:
-            self._set_state(step, UNKNOWN, "deleted before any result was seen", None, None, now, None)
+            self._set_state(step, UNKNOWN, "deleted before any result was seen", None, None, now, out)
         # never seen and no record: still pending
 
     def _set_state(
@@ -615,7 +623,7 @@ class ReleaseTracker:
         ready: int | None,
         desired: int | None,
         now: datetime,
-        out: list[tuple[_Step, EventType, str, dict[str, Any]]] | None,
+        out: list[tuple[_Step, EventType, str, dict[str, Any]]],
     ) -> None:
         changed = (state, ready, desired) != (step.state, step.ready, step.desired)
         step.state, step.reason = state, reason
@@ -627,11 +635,10 @@ class ReleaseTracker:
             step.finished_at = step.finished_at or now
         else:
             step.finished_at = None
-        emit = (
-            (lambda etype, message, data: self._emit(etype, now, message, step=step, data=data))
-            if out is None
-            else (lambda etype, message, data: out.append((step, etype, message, data)))
-        )
+
+        def emit(etype: EventType, message: str, data: dict[str, Any]) -> None:
+            out.append((step, etype, message, data))
+
         if state in (SUCCEEDED, CURRENT):
             if not step.ready_emitted and step.wait:
                 step.ready_emitted = True
@@ -750,7 +757,7 @@ class ReleaseTracker:
     def _note_gated(
         self,
         step: _Step,
-        assessment: Assessment,
+        waiting: tuple[str, ...],
         view: ClusterView,
         now: datetime,
         out: list[tuple[_Step, EventType, str, dict[str, Any]]],
@@ -758,7 +765,7 @@ class ReleaseTracker:
         s = self._s
         groups: dict[str | None, list[str]] = {}
         pods = {(p.get("metadata") or {}).get("name"): p for p in view.of("Pod")}
-        for pod_name in assessment.waiting:
+        for pod_name in waiting:
             groups.setdefault(self._gating_job(pods.get(pod_name)), []).append(pod_name)
         key = sorted([job or "", len(names)] for job, names in groups.items())
         previous = {g.job: g for g in s.gated if g.workload == step.subject}
@@ -823,30 +830,30 @@ class ReleaseTracker:
                 step = hook_pod
             if step is not None and md.get("name"):
                 s.pod_jobs[str(md["name"])] = step.subject
-        for (pod, container), lines in sorted(view.logs.items()):
-            key = f"{pod}/{container}"
+        for (pod_name, container), lines in sorted(view.logs.items()):
+            key = f"{pod_name}/{container}"
             old = s.logs.get(key, [])
             new = _new_lines(old, [str(line) for line in lines])
             if not new:
                 continue
             s.logs[key] = (old + new)[-LOG_KEEP:]
-            owner = next((st for st in s.steps if st.subject == s.pod_jobs.get(pod)), None)
+            owner = next((st for st in s.steps if st.subject == s.pod_jobs.get(pod_name)), None)
             if owner is None:
                 continue  # a workload's pod: its lines go into a failure's tail
             owner.last_log_line = new[-1]
             self._emit(
                 EventType.LOG_LINES,
                 now,
-                f"{owner.name} {pod}/{container}: {plural(len(new), 'new line')}",
+                f"{owner.name} {pod_name}/{container}: {plural(len(new), 'new line')}",
                 step=owner,
-                data={"pod": pod, "container": container, "lines": new},
+                data={"pod": pod_name, "container": container, "lines": new},
             )
 
     def _plan_log_requests(self, view: ClusterView) -> list[LogRequest]:
         s = self._s
         requests: dict[tuple[str, str], LogRequest] = {}
         for pod in view.of("Pod"):
-            name = (pod.get("metadata") or {}).get("name")
+            name = str((pod.get("metadata") or {}).get("name") or "")
             step = next((st for st in s.steps if st.subject == s.pod_jobs.get(name)), None)
             if step is None or not name:
                 continue
