@@ -173,3 +173,17 @@ def test_crd_hook_is_never_deleted() -> None:
 )
 def test_resource_needs_wait(obj: dict, wait: bool) -> None:
     assert resource_needs_wait(obj) is wait
+
+
+def test_captured_helm_descriptions_detect_operations() -> None:
+    import json
+    from pathlib import Path
+
+    from bot.core.releases import decode_release_secret
+
+    fixtures = Path(__file__).parent / "fixtures"
+    ops = []
+    for name in ("plain", "shop"):
+        for s in json.loads((fixtures / f"helm4_{name}_secrets.json").read_text()):
+            ops.append(detect_operation(decode_release_secret(s)))
+    assert ops == [Operation.INSTALL, Operation.UPGRADE, Operation.ROLLBACK] * 2

@@ -329,3 +329,60 @@ def test_fixture_files_parse(tmp_path: Path) -> None:
     # the builders' Secret survives a JSON round trip (what a recorded fixture file would hold)
     s = json.loads(json.dumps(release_secret("shop", 2, hooks=[hook("m")])))
     assert decode_release_secret(s).hooks[0].name == "m"
+
+
+# --- Secrets written by the real helm v4 into the stand-in (tests/core/fixtures/capture.py) -------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _captured(name: str) -> list[dict]:
+    return json.loads((FIXTURES / f"helm4_{name}_secrets.json").read_text())
+
+
+def test_captured_install_upgrade_rollback() -> None:
+    secrets = _captured("plain")
+    rels = [decode_release_secret(s) for s in secrets]
+    assert [(r.revision, r.status.value, r.description) for r in rels] == [
+        (1, "superseded", "Install complete"), (2, "superseded", "Upgrade complete"),
+        (3, "deployed", "Rollback to 1")]
+    first, _, last = rels
+    assert (last.chart_name, last.chart_version, last.app_version) == ("tiny", "0.3.0", "2.0")
+    assert last.first_deployed == first.first_deployed and last.last_deployed > first.last_deployed
+    assert last.labels == {"team": "payments"}
+    # helm rewrites the labels on every update: modifiedAt replaces createdAt
+    assert last.secret is not None and last.secret.modified_at is not None and last.secret.created_at is None
+    assert last.secret.status == "deployed" and last.secret.revision == 3
+    assert [(r["kind"], r["metadata"]["name"], r["metadata"]["namespace"]) for r in last.resources] == [
+        ("ConfigMap", "plain-cfg", "default"), ("Service", "plain", "default")]
+    assert last.resource_sources == ("tiny/templates/cm.yaml", "tiny/templates/svc.yaml")
+    assert last.hooks == ()
+    assert latest_revision(secrets, "plain") == 3
+    assert pick_release(secrets, 2, name="plain").description == "Upgrade complete"  # type: ignore[union-attr]
+    assert all("hunter2" not in repr(r) for r in rels)
+
+
+def test_captured_failed_releases_with_hooks() -> None:
+    rels = [decode_release_secret(s) for s in _captured("shop")]
+    assert [(r.revision, r.status.value) for r in rels] == [
+        (1, "failed"), (2, "failed"), (3, "pending-rollback")]
+    assert rels[0].description.startswith('Release "shop" failed: failed pre-install: ')
+    assert rels[1].description.startswith('Upgrade "shop" failed: pre-upgrade hooks failed: ')
+    hooks = {h.name: h for h in rels[0].hooks}
+    pre, post = hooks["shop-pre"], hooks["shop-post"]
+    assert (pre.kind, pre.weight) == ("ConfigMap", -5)
+    assert pre.events == ("pre-install", "pre-upgrade", "pre-rollback")
+    # helm stored the default it applied while running the hook
+    assert pre.delete_policies == ("before-hook-creation",)
+    assert (post.kind, post.weight, post.delete_policies) == ("Secret", 10, ("before-hook-creation",
+                                                                             "hook-succeeded"))
+    assert post.manifest["stringData"] == {"x": "y"}
+    assert pre.manifest["data"]["revision"] == "1"
+
+
+def test_captured_payload_is_helm_base64_of_gzip() -> None:
+    [s, *_] = _captured("plain")
+    helm_text = base64.b64decode(s["data"]["release"])
+    assert helm_text.startswith(b"H4sI")                        # base64 of the gzip magic
+    assert base64.b64decode(helm_text)[:3] == b"\x1f\x8b\x08"
+    assert decode_release_payload(helm_text.decode()).name == "plain"
