@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.core.events import EventType, Outcome
 from bot.core.releases import Release
 from tests.core import k8s_objects as k
 from tests.core.test_tracking_support import (
+    FAST,
     hook_job,
     manifest_deployment,
     of_type,
@@ -176,3 +179,57 @@ def test_release_marked_failed_by_helm_quotes_its_description() -> None:
     [failure] = of_type(ev, EventType.FAILURE)
     assert failure.data["reason"] == "ReleaseFailed" and f'"{desc}"' in failure.message
     assert ev[-1].outcome is Outcome.FAILED and desc in ev[-1].data["reason"]
+
+
+def test_failed_mount_of_a_missing_config_map_fails_after_its_grace() -> None:
+    t = tracker(2)  # FAST policy: 20 s grace for config errors
+    t.observe(view(_upgrade()), k.at(0))
+    creating = {"containers": [k.waiting("shop-web", "ContainerCreating")]}
+    objs = _rollout([creating], ready=0, old_pods=3)
+    pod = objs[3]
+    mount = k.event(
+        pod,
+        "FailedMount",
+        'MountVolume.SetUp failed for volume "config" : configmap "shop-config" not found',
+        first=k.at(6),
+        last=k.at(10),
+        count=3,
+    )
+    ev = t.observe(view(_upgrade(), *objs, mount), k.at(10))
+    assert EventType.FAILURE not in [e.type for e in ev]  # an operator may still create it
+    ev = t.observe(view(_upgrade(), *objs, mount), k.at(30))
+    [failure] = of_type(ev, EventType.FAILURE)
+    assert failure.data["reason"] == "FailedMount" and 'configmap "shop-config" not found' in failure.message
+    assert ev[-1].outcome is Outcome.FAILED
+
+
+def test_events_from_before_tracking_started_are_ignored() -> None:
+    t = tracker(2, policy=replace(FAST, config_error_grace=timedelta(seconds=1)))
+    t.observe(view(_upgrade()), k.at(0))
+    objs = _rollout([{"containers": [k.waiting("shop-web", "ContainerCreating")]}], ready=0, old_pods=3)
+    objs[3]["metadata"]["creationTimestamp"] = k.ts(k.at(-600))
+    old = k.event(objs[3], "FailedMount", 'configmap "shop-config" not found', first=k.at(-500))
+    ev = t.observe(view(_upgrade(), *objs, old), k.at(60))
+    assert EventType.FAILURE not in [e.type for e in ev] and not t.done
+
+
+def test_paused_deployment_is_a_warning_once() -> None:
+    t = tracker(2)
+    t.observe(view(_upgrade()), k.at(0))
+    dep = k.deployment(
+        "shop-web",
+        replicas=3,
+        revision=2,
+        generation=2,
+        paused=True,
+        updated=0,
+        ready=3,
+        available=3,
+        status_replicas=3,
+    )
+    rs = k.replica_set_for(dep, revision=1, replicas=3)
+    ev = t.observe(view(_upgrade("deployed"), dep, rs), k.at(5))
+    warnings = of_type(ev, EventType.WARNING)
+    assert len(warnings) == 1 and "paused" in warnings[0].message
+    assert t.observe(view(_upgrade("deployed"), dep, rs), k.at(6)) == []
+    assert t.summary().warnings == (f"Deployment/shop-web: {warnings[0].data['warning']}",)
