@@ -39,7 +39,7 @@ from bot.core.summary import (
     WorkloadSummary,
 )
 
-__all__ = ["ClusterView", "LogRequest", "ReleaseTracker"]
+__all__ = ["ClusterView", "LogRequest", "ReleaseTracker", "TrackSummary"]
 
 STATE_VERSION = 1
 STREAM_TAIL = 100  # lines asked for per running hook/migration container
