@@ -115,13 +115,7 @@ def hook_job(
     started_at: datetime | None = None,
     completed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A Job hook as stored in the release (manifest from the k8s builder, annotations added)."""
-    manifest = k.job(name)
-    annotations = {"helm.sh/hook": ",".join(events), "helm.sh/hook-weight": str(weight)}
-    if delete_policies:
-        annotations["helm.sh/hook-delete-policy"] = ",".join(delete_policies)
-    manifest["metadata"] = {"name": name, "annotations": annotations}
-    manifest.pop("status", None)
+    """A Job hook as helm stores it in the release (its manifest carries the hook annotations)."""
     return rf.hook(
         name,
         kind="Job",
@@ -131,7 +125,6 @@ def hook_job(
         phase=phase,
         started_at=started_at,
         completed_at=completed_at,
-        manifest=manifest,
     )
 
 
