@@ -327,6 +327,12 @@ def pod(
         spec = copy.deepcopy(dict(spec))
         if restart_policy:
             spec["restartPolicy"] = restart_policy
+        known = {c["name"] for c in spec.get("initContainers") or ()}
+        extra_init = [
+            container(c["name"], c.get("image", IMAGE)) for c in init_statuses if c["name"] not in known
+        ]
+        if extra_init:  # statuses for init containers the given spec lacks: add them, as the API would have
+            spec["initContainers"] = [*(spec.get("initContainers") or ()), *extra_init]
     if scheduled:
         spec = {**spec, "nodeName": node}
     if creating or not scheduled:
