@@ -10,6 +10,20 @@
   revision: old ReplicaSet pods neither count as progress nor fail a rollout;
 - grace periods (`Policy`) apply to causes an operator may still fix (a Secret created a bit later).
 
+Order of the checks (every kind): deletionTimestamp → in_progress "terminating" (deletion is routine, e.g. a
+before-hook-creation delete; the tracker decides what a disappearance means) → generation (observedGeneration
+< generation → in_progress; missing observedGeneration counts as 0 for the built-in controllers, is skipped
+for custom resources) → Stalled=True failed / Reconciling=True in_progress → the kind's rule:
+- Pod (bot.core.pods): hook → current ⇔ Succeeded, failed ⇔ Failed; regular → current ⇔ Ready=True.
+- Deployment, ReplicaSet, StatefulSet, DaemonSet, Job: bot.core.workloads.
+- PersistentVolumeClaim: Bound current, Lost failed, else in_progress (+ warning for WaitForFirstConsumer).
+- Service: LoadBalancer without status.loadBalancer.ingress and without spec.externalIPs → in_progress.
+- CustomResourceDefinition: NamesAccepted=False failed; Established=True current; Established=False
+  failed unless reason Installing; else in_progress.
+- PodDisruptionBudget, ConfigMap, Secret: current. CronJob: current (suspended: + warning).
+- anything else: Ready condition (True current, False/Unknown in_progress), then status.phase / state /
+  health / status word lists (failed, in progress, ready), else current.
+
 The rules are those of ../shared/docs/rollout-status.md §4/§5; the kind-specific ones live in
 `bot.core.pods` (pods and their containers) and `bot.core.workloads` (Deployment, ReplicaSet,
 StatefulSet, DaemonSet, Job). This module holds the data types, the shared helpers, the kinds that need

@@ -215,3 +215,10 @@ def test_failed_create_on_a_job_without_pods_fails_after_grace() -> None:
     result = check(j, [ev], now_s=60)
     assert result.state is State.FAILED
     assert result.failures[0].kind == "Job"
+
+
+def test_hook_flag_does_not_change_job_semantics() -> None:
+    j = job()
+    assert assess(j, now=at(10), hook=True).state is State.IN_PROGRESS
+    done = job(active=0, succeeded=1, conditions=job_complete_conditions())
+    assert assess(done, now=at(10), hook=True).state is State.CURRENT

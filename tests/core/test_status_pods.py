@@ -433,3 +433,15 @@ def test_terminating_pod_is_in_progress() -> None:
     result = check(pod("web-1", deleted=T0))
     assert result.state is State.IN_PROGRESS
     assert "terminating" in result.reason
+
+
+def test_pod_in_phase_unknown_is_in_progress() -> None:
+    result = check(pod("web-1", phase="Unknown", containers=[running(ready=False)]))
+    assert result.state is State.IN_PROGRESS
+    assert "phase Unknown" in result.reason
+
+
+def test_container_restarting_after_an_error_is_in_progress_until_crash_loop() -> None:
+    result = check(pod("web-1", containers=[terminated("web", 1, restarts=1)]))
+    assert result.state is State.IN_PROGRESS
+    assert "Error: container web exited 1, restarting" in result.reason
