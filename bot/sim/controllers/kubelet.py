@@ -170,7 +170,7 @@ class Kubelet:
                 "/pods", meta.get("namespace"), meta["name"], unschedulable, subresource="status"
             )
             return False
-        rt.mount_failures, rt.next_mount_at = 0, None
+        rt.mount_failures, rt.next_mount_at = 0, later(now, self.opt.mount_seconds)
         node = (
             spec.get("nodeName")
             or self.opt.nodes[int(hashlib.sha1(meta["name"].encode()).hexdigest(), 16) % len(self.opt.nodes)]
@@ -212,6 +212,8 @@ class Kubelet:
         return None
 
     def _mount(self, pod: dict, rt: PodRt, now: datetime) -> bool:
+        if rt.mount_failures == 0 and rt.next_mount_at is not None and now < rt.next_mount_at:
+            return False  # sandbox and volume setup take a moment after scheduling
         errors = self._mount_errors(pod)
         if not errors:
             rt.mounted, rt.mount_failures, rt.next_mount_at = True, 0, None

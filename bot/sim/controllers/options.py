@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class SimOptions:
     nodes: tuple[str, ...] = ("sim-node-1",)  # DaemonSets get one pod per node; pods are spread over them
+    mount_seconds: float = 0.3  # scheduling -> volumes set up (the pod shows ContainerCreating meanwhile)
     pull_seconds: float = 0.2  # image pull time (real: seconds to minutes)
     start_seconds: float = 0.1  # container create+start
     ready_seconds: float = 0.2  # default delay from start to Ready
