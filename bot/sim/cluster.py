@@ -94,6 +94,11 @@ class Cluster:
         return self._server.port
 
     @property
+    def active_watches(self) -> int:
+        """Watch streams open right now."""
+        return self._server.active_watches
+
+    @property
     def controllers(self) -> Any:
         return self._controllers
 

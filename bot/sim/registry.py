@@ -187,7 +187,7 @@ def openapi_gv_doc(group: str, version: str) -> dict | None:
             continue
         base = "/" + _gv_path(group, version)
         coll = f"{base}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"{base}/{res.plural}"
-        gvk = [{"group": group, "version": version, "kind": res.kind}]
+        gvk = {"group": group, "version": version, "kind": res.kind}
         params = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
                   {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
                   {"name": "dryRun", "in": "query", "schema": {"type": "string"}},

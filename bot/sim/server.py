@@ -84,6 +84,7 @@ class ApiServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
+        self.active_watches = 0  # open watch streams (tests poll this to know a client is watching)
         super().__init__(address, Handler)
 
     def close_connections(self) -> None:
@@ -722,6 +723,15 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def _watch(self, route: Route, q: dict[str, str]) -> None:
+        with self.server.conn_lock:
+            self.server.active_watches += 1
+        try:
+            self._watch_stream(route, q)
+        finally:
+            with self.server.conn_lock:
+                self.server.active_watches -= 1
+
+    def _watch_stream(self, route: Route, q: dict[str, str]) -> None:
         keep = self._filter(q)
         table = self._wants_table()
         include = q.get("includeObject", "Metadata")
@@ -864,6 +874,10 @@ class Server:
         if self._thread:
             self._thread.join(timeout=5)
         self._httpd = None
+
+    @property
+    def active_watches(self) -> int:
+        return self._httpd.active_watches if self._httpd else 0
 
     @property
     def running(self) -> bool:

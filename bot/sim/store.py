@@ -153,7 +153,8 @@ class Store:
             self._timers.clear()
             self._objects: dict[str, dict[tuple[str, str], dict]] = {}
             self._history.clear()
-            self._floor = self._rv  # events at or below this RV are no longer available
+            # Watches from an RV below the floor get 410; after a reset even the last RV is stale.
+            self._floor = self._rv + 1 if self._rv else 0
             self._ips = itertools.count(10)
             self._node_ports = itertools.count(30000)
             self._event_index: dict[tuple, tuple[str, str]] = {}
@@ -548,7 +549,7 @@ class Store:
             self._objects = {
                 key: {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objs}
                 for key, objs in state["objects"].items()}
-            self._rv = max(self._rv, int(state.get("resourceVersion", 0)))
+            self._rv = max(self._rv, int(state.get("resourceVersion", 0))) + 1
             self._floor = self._rv
             self._changed.notify_all()
 
