@@ -11,10 +11,17 @@ from bot.sim.store import ApiError, Store
 
 
 def _deploy(name: str = "web", replicas: int = 1) -> dict:
-    return {"metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
+    return {
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]},
+            },
+        },
+    }
 
 
 def _wait(pred, timeout: float = 5.0) -> None:
@@ -35,8 +42,10 @@ def test_create_sets_bookkeeping_and_defaults(store: Store) -> None:
     assert obj["apiVersion"] == "apps/v1" and obj["kind"] == "Deployment"
     assert meta["uid"] and meta["generation"] == 1 and meta["creationTimestamp"].endswith("Z")
     assert int(meta["resourceVersion"]) == store.resource_version
-    assert obj["spec"]["strategy"] == {"type": "RollingUpdate",
-                                       "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+    assert obj["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+    }
     assert obj["spec"]["progressDeadlineSeconds"] == 600 and obj["spec"]["revisionHistoryLimit"] == 10
     container = obj["spec"]["template"]["spec"]["containers"][0]
     assert container["imagePullPolicy"] == "IfNotPresent" and container["terminationMessagePolicy"] == "File"
@@ -58,8 +67,13 @@ def test_missing_namespace_is_404_and_defaults_exist(store: Store) -> None:
 
 def test_generation_only_on_spec_change_and_status_kept(store: Store) -> None:
     store.create("apps/deployments", _deploy())
-    done = store.mutate("apps/deployments", "default", "web",
-                        lambda o: o["status"].update(observedGeneration=1, replicas=1), subresource="status")
+    done = store.mutate(
+        "apps/deployments",
+        "default",
+        "web",
+        lambda o: o["status"].update(observedGeneration=1, replicas=1),
+        subresource="status",
+    )
     assert done is not None and done["metadata"]["generation"] == 1 and done["status"]["replicas"] == 1
     obj = store.get("apps/deployments", "default", "web")
     assert obj is not None
@@ -125,8 +139,14 @@ def test_finalizers_block_removal(store: Store) -> None:
 
 
 def _owned(store: Store, owner: dict, name: str) -> dict:
-    ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
-           "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    ref = {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
     return store.create("/configmaps", {"metadata": {"name": name, "ownerReferences": [ref]}})
 
 
@@ -144,11 +164,25 @@ def test_owner_reference_gc(store: Store, propagation: str) -> None:
 
 
 def test_foreground_waits_for_graceful_dependents(store: Store) -> None:
-    owner = store.create("batch/jobs", {"metadata": {"name": "j"}, "spec": {"template": {"spec": {
-        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    owner = store.create(
+        "batch/jobs",
+        {
+            "metadata": {"name": "j"},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+                }
+            },
+        },
+    )
     ref = {"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": owner["metadata"]["uid"]}
-    store.create("/pods", {"metadata": {"name": "j-1", "ownerReferences": [ref]},
-                           "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    store.create(
+        "/pods",
+        {
+            "metadata": {"name": "j-1", "ownerReferences": [ref]},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        },
+    )
     store.delete("batch/jobs", "default", "j", propagation="Foreground")
     job = store.get("batch/jobs", "default", "j")
     assert job is not None and "foregroundDeletion" in job["metadata"]["finalizers"]
@@ -157,13 +191,21 @@ def test_foreground_waits_for_graceful_dependents(store: Store) -> None:
 
 
 def test_job_defaults_and_selector(store: Store) -> None:
-    job = store.create("batch/jobs", {"metadata": {"name": "j"}, "spec": {"template": {"spec": {
-        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    job = store.create(
+        "batch/jobs",
+        {
+            "metadata": {"name": "j"},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+                }
+            },
+        },
+    )
     spec = job["spec"]
     assert (spec["backoffLimit"], spec["completions"], spec["parallelism"]) == (6, 1, 1)
     assert spec["template"]["metadata"]["labels"]["job-name"] == "j"
-    assert spec["selector"]["matchLabels"] == {
-        "batch.kubernetes.io/controller-uid": job["metadata"]["uid"]}
+    assert spec["selector"]["matchLabels"] == {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]}
 
 
 def test_service_cluster_ip_allocation(store: Store) -> None:
