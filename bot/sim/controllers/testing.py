@@ -60,7 +60,7 @@ class Harness:
             if (name is None or e["involvedObject"]["name"] == name)
             and (reason is None or e["reason"] == reason)
         ]
-        return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))  # creation order (if not bumped)
+        return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))  # creation order
 
     def reasons(self, name: str, namespace: str = "default") -> list[str]:
         return [e["reason"] for e in self.events(name, namespace=namespace)]
