@@ -77,7 +77,7 @@ def test_install_with_wait_succeeds(sim: Any, namespace: str) -> None:
 
 
 def test_release_deployed_while_pods_wait_in_init(sim: Any, namespace: str) -> None:
-    """A plain migration Job (not a hook): helm is done at once; web pods sit in Init until the Job completes."""
+    """A plain migration Job (not a hook): helm returns at once; web pods sit in Init until it completes."""
     sim.helm(
         "install",
         "shop",
