@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -282,3 +283,66 @@ def test_server_side_apply_conflict_and_force(sim, namespace) -> None:
     assert code == 200 and obj["spec"]["replicas"] == 3
     owners = {m["manager"]: m for m in obj["metadata"]["managedFields"]}
     assert "f:replicas" not in owners["helm"]["fieldsV1"]["f:spec"]
+
+
+def test_pod_log_follow_streams_until_the_container_ends(api, namespace, sim) -> None:
+    core = client.CoreV1Api(api)
+    pod = {"metadata": {"name": "follow"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    core.create_namespaced_pod(namespace, pod)
+    sim.store.logs.append(namespace, "follow", "c", "first")
+    resp = core.read_namespaced_pod_log("follow", namespace, follow=True, _preload_content=False)
+    sim.store.logs.append(namespace, "follow", "c", "second")
+
+    def terminate(p: dict) -> None:
+        p["status"]["containerStatuses"] = [
+            {
+                "name": "c",
+                "image": "busybox",
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+            }
+        ]
+
+    threading.Timer(
+        0.3, lambda: sim.store.mutate("/pods", namespace, "follow", terminate, subresource="status")
+    ).start()
+    text = b"".join(resp.stream(64)).decode()
+    assert text.startswith("first\nsecond\n")
+
+
+def test_helmbot_sim_kube_command(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    kubeconfig = tmp_path / "kc"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sim",
+            "kube",
+            "--no-controllers",
+            "--kubeconfig-out",
+            str(kubeconfig),
+            "--fault",
+            "error:503;verbs=get;resources=namespaces",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("Kubernetes stand-in listening on http://127.0.0.1:"), first
+        url = first.rsplit(" ", 1)[1].strip()
+        assert str(kubeconfig) in proc.stdout.readline()
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{url}/api/v1/namespaces/default")
+        assert err.value.code == 503
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0

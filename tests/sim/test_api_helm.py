@@ -91,3 +91,23 @@ def test_create_namespace(sim, namespace) -> None:
     assert sim.store.get("/configmaps", target, "fresh-config") is not None
     missing = sim.helm("install", "nowhere", CHART, "-n", f"{namespace}-missing", check=False)
     assert missing.returncode != 0 and "not found" in missing.stderr
+
+
+def test_install_wait_with_controllers_and_strict_client_models(sim, namespace) -> None:
+    if sim.cluster.controllers is None:
+        pytest.skip("the controllers package is not available")
+    from kubernetes import client, config
+
+    sim.helm("install", "ready", CHART, "-n", namespace, "--wait", "--timeout", "30s", "--set", "replicas=2")
+    dep = sim.store.get("apps/deployments", namespace, "ready-web")
+    assert dep["status"]["readyReplicas"] == 2
+    api = config.new_client_from_config(config_file=str(sim.kubeconfig))
+    try:  # kubernetes-python's strict models must accept every object the stand-in serves
+        assert len(client.CoreV1Api(api).list_namespaced_pod(namespace).items) == 2
+        assert client.AppsV1Api(api).list_namespaced_replica_set(namespace).items
+        assert client.AppsV1Api(api).list_namespaced_deployment(namespace).items
+        assert client.CoreV1Api(api).list_namespaced_event(namespace).items
+        assert client.EventsV1Api(api).list_namespaced_event(namespace).items
+        assert client.CoreV1Api(api).list_namespaced_service(namespace).items
+    finally:
+        api.close()
