@@ -1,15 +1,162 @@
-"""`helmbot watch`: placeholder until the tracker lands (issue 2)."""
+"""`helmbot watch`: follow a Helm release's hooks and rollout to a verdict, without Slack (CI, terminals).
+
+Exit codes: 0 succeeded, 1 failed (diagnosis printed), 2 timed out, 3 usage or connection error (one line on
+stderr, no traceback), 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from datetime import timedelta
+from typing import NoReturn, Protocol, TextIO
+
+from bot.core.durations import parse_duration
+from bot.core.events import Outcome, TrackEvent
+from bot.core.status import Policy
+from bot.core.summary import TrackSummary
+
+EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("watch", help="follow a Helm release's hooks and rollout to a verdict")
-    p.add_argument("release")
+class Renderer(Protocol):
+    def event(self, event: TrackEvent) -> None: ...
+    def summary(self, summary: TrackSummary) -> None: ...
+    def close(self) -> None: ...
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    p = sub.add_parser(
+        "watch", help="follow a Helm release's hooks and rollout to a verdict",
+        description="Follow a Helm release's hooks and rollout until it succeeds, fails or times out. "
+                    "Exit codes: 0 succeeded, 1 failed, 2 timed out, 3 usage or connection error.")
+    p.add_argument("release", help="Helm release name")
+    p.add_argument("-n", "--namespace", default="default", help="the release's namespace (default: default)")
+    p.add_argument("--revision", type=int, default=None,
+                   help="revision to follow (default: the newest stored revision)")
+    p.add_argument("--timeout", default="10m", help="give up after this long, exit 2 (default: 10m)")
+    p.add_argument("--helm-timeout", default="5m",
+                   help="the --timeout given to helm, for the hook-nearing-timeout warning (default: 5m)")
+    p.add_argument("--config-error-grace", default=None,
+                   help="how long a missing ConfigMap/Secret may be fixed before it counts as failed "
+                        "(default: 45s)")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                   help="text: live view on a terminal, else timestamped lines; json: one event per line")
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
+    p.add_argument("--context", default=None, help="kubeconfig context (default: the current context)")
     p.set_defaults(func=run)
+    # Usage errors are exit 3 like every other error of ours (argparse's own default is 2 = "timed out").
+    p.error = _usage_error.__get__(p)  # type: ignore[method-assign,unused-ignore]
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _duration(flag: str, text: str) -> timedelta:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    if value <= timedelta(0):
+        raise UsageError(f"invalid {flag} {text!r}: must be positive")
+    return value
+
+
+def _renderer(output: str, out: TextIO) -> Renderer:
+    if output == "json":
+        from bot.cli.render_json import JsonRenderer
+
+        return JsonRenderer(out)
+    if out.isatty():
+        from bot.cli.render_live import LiveRenderer
+
+        return LiveRenderer(out)
+    from bot.cli.render_text import TextRenderer
+
+    return TextRenderer(out)
+
+
+def exit_code(verdict: TrackEvent | None) -> int:
+    outcome = verdict.outcome if verdict is not None else None
+    return {Outcome.SUCCEEDED: EXIT_OK, Outcome.FAILED: EXIT_FAILED,
+            Outcome.TIMED_OUT: EXIT_TIMED_OUT}.get(outcome, EXIT_INTERRUPTED) if outcome else EXIT_INTERRUPTED
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("helmbot watch is not implemented yet")
+    from bot.kube.errors import KubeError
+
+    try:
+        return _watch(args)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except KubeError as exc:
+        return _fail(_describe(exc, args))
+    except KeyboardInterrupt:
+        print("helmbot watch: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(message: str) -> int:
+    print(f"helmbot watch: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _describe(exc: Exception, args: argparse.Namespace) -> str:
+    from bot.kube.errors import ApiError, Forbidden, Unauthorized
+
+    if isinstance(exc, Unauthorized):
+        return "unauthorized (401): the API server rejected our credentials; check the kubeconfig user/token"
+    if isinstance(exc, Forbidden):
+        detail = f": {exc.message}" if exc.message else ""
+        return f"forbidden (403) in namespace {args.namespace}{detail}"
+    if isinstance(exc, ApiError):
+        return f"Kubernetes API error {exc}"
+    return str(exc)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    if args.revision is not None and args.revision < 1:
+        raise UsageError(f"invalid --revision {args.revision}: revisions start at 1")
+    timeout = _duration("--timeout", args.timeout)
+    helm_timeout = _duration("--helm-timeout", args.helm_timeout)
+    policy = Policy()
+    if args.config_error_grace is not None:
+        policy = dataclasses.replace(
+            policy, config_error_grace=_duration("--config-error-grace", args.config_error_grace))
+
+    from bot.kube.config import new_client
+    from bot.kube.informer import InformerRegistry
+    from bot.kube.releases import find_latest_revision
+    from bot.kube.runner import run_tracker
+
+    client = new_client(args.kubeconfig, args.context)
+    try:
+        # Also our connectivity/permission probe: unknown release, 401, 403 and unreachable fail here, fast.
+        latest = find_latest_revision(client, args.namespace, args.release)
+        revision = args.revision if args.revision is not None else latest
+        renderer = _renderer(args.output, sys.stdout)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        registry = InformerRegistry(client)
+        try:
+            verdict = run_tracker(registry, namespace=args.namespace, release=args.release, revision=revision,
+                                  timeout=timeout, helm_timeout=helm_timeout, policy=policy,
+                                  on_event=renderer.event, on_summary=renderer.summary, stop=stop)
+        finally:
+            renderer.close()
+            registry.close()
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        client.close()
+    return exit_code(verdict)

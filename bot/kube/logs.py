@@ -23,7 +23,7 @@ class LogRequestLike(Protocol):
     @property
     def previous(self) -> bool: ...
     @property
-    def tail(self) -> int: ...
+    def tail_lines(self) -> int: ...
 
 
 @dataclass
@@ -60,9 +60,10 @@ class LogFetcher:
                 continue
             entry.fetched_at = now
             self.fetches += 1
+            tail = max(1, int(req.tail_lines))
             try:
                 lines = self.client.read_log(self.namespace, req.pod, req.container,
-                                             previous=bool(req.previous), tail_lines=max(1, int(req.tail)))
+                                             previous=bool(req.previous), tail_lines=tail)
             except (ApiError, ApiConnectionError) as exc:
                 # 404 pod gone, 400 container not started yet, 403 no pods/log permission: logs are a bonus.
                 entry.unavailable = str(exc)
@@ -72,7 +73,7 @@ class LogFetcher:
                 continue
             entry.unavailable = None
             if lines or not entry.lines:
-                entry.lines = tuple(lines[-max(1, int(req.tail)):])
+                entry.lines = tuple(lines[-tail:])
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
 

@@ -1,0 +1,157 @@
+"""The loop that feeds a `ReleaseTracker` from shared informers and hands its output to sinks.
+
+Sink-agnostic: `helmbot watch` passes renderers, the Slack app will pass message updaters. The loop wakes on
+any informer change (or every `tick` for the time-based rules), observes only complete pictures, fetches the
+logs the tracker asks for (throttled per container), and returns the verdict. Kinds whose watch is broken
+are left out of the view (see cluster_view), so API trouble delays a verdict but never fakes one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.core.events import EventType, TrackEvent
+from bot.core.status import DEFAULT_POLICY, Policy
+from bot.core.tracking import ClusterView, ReleaseTracker, TrackSummary
+from bot.kube.cluster_view import NamespaceInformers, assemble_view
+from bot.kube.errors import KubeError
+from bot.kube.informer import FATAL_ERRORS, InformerRegistry, wait_all_synced
+from bot.kube.logs import LogFetcher
+from bot.kube.releases import ReleaseReader
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    tick: float = 1.0             # re-observe at least this often, for the tracker's time rules
+    debounce: float = 0.05        # coalesce bursts of watch events into one observe
+    log_interval: float = 5.0     # at most one log fetch per container per interval
+    sync_timeout: float = 30.0    # initial lists must complete within this
+    fatal_grace: float = 30.0     # a 401/403 persisting this long after start aborts the run
+    stale_warning_after: float = 2.0   # say so when the picture has been stale this long
+
+
+def run_tracker(
+    registry: InformerRegistry,
+    *,
+    namespace: str,
+    release: str,
+    revision: int,
+    on_event: Callable[[TrackEvent], None],
+    on_summary: Callable[[TrackSummary], None],
+    stop: threading.Event,
+    timeout: timedelta | None = None,
+    helm_timeout: timedelta = timedelta(minutes=5),
+    policy: Policy = DEFAULT_POLICY,
+    started_at: datetime | None = None,
+    tracker: ReleaseTracker | None = None,
+    settings: RunnerSettings | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> TrackEvent | None:
+    """Track until a verdict (returned) or `stop` (returns None). Raises KubeError for fatal API problems
+    (unauthorized, forbidden, unreachable before the first complete list)."""
+    settings = settings or RunnerSettings()
+    informers = NamespaceInformers(registry, namespace)
+    wake = threading.Event()
+    informers.add_listener(wake.set)
+    try:
+        wait_all_synced(informers.all(), time.monotonic() + settings.sync_timeout, stop=stop)
+        if stop.is_set():
+            return None
+        if tracker is None:
+            tracker = ReleaseTracker(namespace=namespace, release_name=release, revision=revision,
+                                     started_at=started_at or clock(), timeout=timeout,
+                                     helm_timeout=helm_timeout, policy=policy)
+        loop = _Loop(tracker, informers, ReleaseReader(release, revision),
+                     LogFetcher(registry.client, namespace, min_interval=settings.log_interval),
+                     settings, clock, on_event, on_summary)
+        return loop.run(wake, stop)
+    finally:
+        informers.close()
+
+
+class _Loop:
+    def __init__(self, tracker: ReleaseTracker, informers: NamespaceInformers, reader: ReleaseReader,
+                 logs: LogFetcher, settings: RunnerSettings, clock: Callable[[], datetime],
+                 on_event: Callable[[TrackEvent], None], on_summary: Callable[[TrackSummary], None]) -> None:
+        self.tracker, self.informers, self.reader, self.logs = tracker, informers, reader, logs
+        self.settings, self.clock = settings, clock
+        self.on_event, self.on_summary = on_event, on_summary
+        self.stale_since: float | None = None
+        self.stale_reported = False
+        self.fatal_since: float | None = None
+
+    def run(self, wake: threading.Event, stop: threading.Event) -> TrackEvent | None:
+        last_key: tuple[object, ...] | None = None
+        last_observe = 0.0
+        seen_complete = False
+        while not stop.is_set():
+            wake.clear()
+            self._check_fatal()
+            state = assemble_view(self.informers, self.reader, self.logs.logs())
+            now_mono = time.monotonic()
+            # The first view must be complete: the tracker learns from it which kinds are watched at all.
+            if state is not None and (seen_complete or state.complete):
+                seen_complete = True
+                key = (state.versions, tuple(sorted((k, len(v)) for k, v in state.view.logs.items())))
+                if key != last_key or now_mono - last_observe >= self.settings.tick:
+                    last_key, last_observe = key, now_mono
+                    self._observe(state.view, state.complete, state.stale)
+                    if self.tracker.done:
+                        return self.tracker.verdict
+                    self._fetch_logs(wake)
+            if wake.wait(self.settings.tick) and self.settings.debounce:
+                stop.wait(self.settings.debounce)
+        return self.tracker.verdict if self.tracker.done else None
+
+    def _observe(self, view: ClusterView, complete: bool, stale: tuple[str, ...]) -> None:
+        now = self.clock()
+        if complete:
+            self.stale_since, self.stale_reported = None, False
+        else:
+            self._report_stale(stale, now)
+        for event in self.tracker.observe(view, now):
+            self.on_event(event)
+        self.on_summary(self.tracker.summary())
+
+    def _report_stale(self, stale: tuple[str, ...], now: datetime) -> None:
+        mono = time.monotonic()
+        if self.stale_since is None:
+            self.stale_since = mono
+        if self.stale_reported or mono - self.stale_since < self.settings.stale_warning_after:
+            return
+        self.stale_reported = True
+        self.on_event(TrackEvent(
+            type=EventType.WARNING, at=now, release=self.reader.name, namespace=self.informers.namespace,
+            revision=self.reader.revision,
+            message=f"Kubernetes API watch interrupted ({'; '.join(stale)[:300]}); "
+                    "judging nothing from those kinds until it recovers",
+            data={"source": "adapter", "stale": list(stale)},
+        ))
+
+    def _fetch_logs(self, wake: threading.Event) -> None:
+        requests = self.tracker.log_requests()
+        if not requests:
+            return
+        before = self.logs.logs()
+        self.logs.fetch(requests)
+        if self.logs.logs() != before:
+            wake.set()  # new lines: let the tracker see them right away
+
+    def _check_fatal(self) -> None:
+        fatal: KubeError | None = next(
+            (i.error for i in self.informers.all() if isinstance(i.error, FATAL_ERRORS)), None)
+        if fatal is None:
+            self.fatal_since = None
+            return
+        if self.fatal_since is None:
+            self.fatal_since = time.monotonic()
+        elif time.monotonic() - self.fatal_since >= self.settings.fatal_grace:
+            raise fatal
