@@ -289,3 +289,36 @@ def test_hazard_upgrade_leaves_new_pods_unable_to_mount(sim: Any, namespace: str
         ),
         what="recovered",
     )
+
+
+def test_python_client_deserializes_every_status(sim: Any, namespace: str) -> None:
+    """kubernetes-python's strict models must accept what the controllers write (pitfall 7)."""
+    from kubernetes import client, config
+
+    sim.helm(
+        "install",
+        "shop",
+        SHOP,
+        "-n",
+        namespace,
+        "--set",
+        "migration.hook=false",
+        "--set",
+        "web.crash=true",
+        "--set",
+        "web.replicas=1",
+        "--set",
+        "migration.durationSeconds=0.5",
+    )
+    poll(lambda: waiting(sim, namespace, "CrashLoopBackOff"), what="CrashLoopBackOff")
+    api = config.new_client_from_config(str(sim.kubeconfig))
+    core, apps, batch = client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api)
+    pod_list = core.list_namespaced_pod(namespace)
+    web = next(p for p in pod_list.items if p.metadata.labels.get("app.kubernetes.io/component") == "web")
+    assert web.status.container_statuses[0].last_state.terminated.exit_code == 1
+    assert web.status.init_container_statuses[0].state.terminated.reason == "Completed"
+    assert apps.list_namespaced_replica_set(namespace).items[0].status.replicas == 1
+    assert apps.list_namespaced_deployment(namespace).items[0].status.observed_generation == 1
+    assert batch.list_namespaced_job(namespace).items[0].status.succeeded == 1
+    assert core.list_namespaced_event(namespace).items
+    assert core.list_namespaced_endpoints(namespace).items

@@ -99,18 +99,7 @@ class EndpointsController:
             ]
             ready = [a for a, p in zip(addrs, pods, strict=True) if pod_ready(p)]
             not_ready = [a for a, p in zip(addrs, pods, strict=True) if not pod_ready(p)]
-            ports = [
-                {
-                    k: v
-                    for k, v in (
-                        ("name", port.get("name")),
-                        ("port", port.get("targetPort", port.get("port"))),
-                        ("protocol", port.get("protocol", "TCP")),
-                    )
-                    if v is not None and isinstance(v, int | str)
-                }
-                for port in spec.get("ports") or []
-            ]
+            ports = [ep for ep in (_endpoint_port(port, pods) for port in spec.get("ports") or []) if ep]
             subset: dict = {}
             if ready:
                 subset["addresses"] = ready
@@ -139,3 +128,25 @@ class EndpointsController:
                     o["subsets"] = subsets
 
                 self.store.mutate("/endpoints", ns, meta["name"], fn)
+
+
+def _endpoint_port(port: dict, pods: list[dict]) -> dict | None:
+    """A Service port as an Endpoints port: a named targetPort is looked up in the pods' container ports."""
+    target = port.get("targetPort", port.get("port"))
+    if isinstance(target, str) and not target.isdigit():
+        named = [
+            cp.get("containerPort")
+            for p in pods
+            for c in (p.get("spec") or {}).get("containers") or []
+            for cp in c.get("ports") or []
+            if cp.get("name") == target
+        ]
+        if not named:
+            return None
+        target = named[0]
+    if target is None:
+        return None
+    out = {"port": int(target), "protocol": port.get("protocol", "TCP")}
+    if port.get("name"):
+        out["name"] = port["name"]
+    return out
