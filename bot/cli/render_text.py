@@ -40,8 +40,9 @@ def failure_lines(failure: Mapping[str, Any], *, indent: str = "  ") -> list[str
     facts = [str(failure.get("reason") or "failed")]
     if failure.get("exit_code") is not None:
         facts.append(f"exit code {failure['exit_code']}")
-    if failure.get("restarts"):
-        facts.append(f"{failure['restarts']} restarts")
+    restarts = failure.get("restarts")
+    if restarts:
+        facts.append(f"{restarts} restart{'' if restarts == 1 else 's'}")
     out = [f"{head}: {', '.join(facts)}"]
     message = str(failure.get("message") or "").strip()
     if message:
@@ -78,7 +79,7 @@ def _lines(value: object) -> list[str]:
 
 
 class TextRenderer:
-    """One line per event; a FAILURE gets its diagnosis inline, the VERDICT a closing block."""
+    """One line per event (log lines indented under theirs); the VERDICT gets a closing diagnosis block."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -87,10 +88,9 @@ class TextRenderer:
         if event.type is EventType.VERDICT:
             self._write(verdict_lines(event))
             return
+        # A FAILURE stays one line here: the verdict right after it carries the full diagnosis.
         lines = [event_line(event)]
-        if event.type is EventType.FAILURE:
-            lines.extend(failure_lines(event.data, indent="    "))
-        elif event.type is EventType.LOG_LINES:
+        if event.type is EventType.LOG_LINES:
             lines.extend(f"    | {line}" for line in _lines(event.data.get("lines"))[-LOG_LINES_SHOWN:])
         self._write(lines)
 

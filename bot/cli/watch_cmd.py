@@ -20,6 +20,7 @@ from bot.core.status import Policy
 from bot.core.summary import TrackSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+RELEASE_APPEAR_WAIT = 30.0   # seconds a release named with --revision may take to appear at all
 
 
 class Renderer(Protocol):
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("release", help="Helm release name")
     p.add_argument("-n", "--namespace", default="default", help="the release's namespace (default: default)")
     p.add_argument("--revision", type=int, default=None,
-                   help="revision to follow (default: the newest stored revision)")
+                   help="revision to follow (default: the newest stored revision); it may be one helm is "
+                        "about to write")
     p.add_argument("--timeout", default="10m", help="give up after this long, exit 2 (default: 10m)")
     p.add_argument("--helm-timeout", default="5m",
                    help="the --timeout given to helm, for the hook-nearing-timeout warning (default: 5m)")
@@ -143,7 +145,10 @@ def _watch(args: argparse.Namespace) -> int:
     client = new_client(args.kubeconfig, args.context)
     try:
         # Also our connectivity/permission probe: unknown release, 401, 403 and unreachable fail here, fast.
-        latest = find_latest_revision(client, args.namespace, args.release)
+        # With --revision the caller may have started helm a moment ago: give its first Secret a little time
+        # (a revision newer than the stored ones is waited for by the tracker, within --timeout).
+        wait = min(RELEASE_APPEAR_WAIT, timeout.total_seconds()) if args.revision is not None else 0.0
+        latest = find_latest_revision(client, args.namespace, args.release, wait=wait)
         revision = args.revision if args.revision is not None else latest
         renderer = _renderer(args.output, sys.stdout)
         stop = threading.Event()

@@ -30,7 +30,9 @@ class LogRequestLike(Protocol):
 class _Entry:
     lines: tuple[str, ...] = ()
     fetched_at: float | None = None
-    unavailable: str | None = None  # why the last fetch failed (pod gone, container not started, ...)
+    tail: int | None = None            # the tail asked for last time
+    pod_version: str | None = None     # the pod's resourceVersion at the last fetch
+    unavailable: str | None = None     # why the last fetch failed (pod gone, container not started, ...)
 
 
 class LogFetcher:
@@ -47,20 +49,29 @@ class LogFetcher:
         self.fetches = 0
         self._cache: OrderedDict[tuple[str, str, bool], _Entry] = OrderedDict()
 
-    def fetch(self, requests: Iterable[LogRequestLike], *, force: bool = False) -> None:
-        """Refresh the requested tails that are due; failures keep the last lines we had."""
+    def fetch(self, requests: Iterable[LogRequestLike], *, pod_versions: Mapping[str, str] | None = None,
+              force: bool = False) -> None:
+        """Refresh the requested tails that are due; failures keep the last lines we had.
+
+        Due: never fetched, the interval passed, a different tail is asked for (the tracker switches from
+        streaming to a failure tail), or the pod changed since (a container just terminated, so its last
+        lines are the diagnosis). Pod status changes are few, so this stays bounded.
+        """
         now = self.clock()
         for req in requests:
             key = (req.pod, req.container, bool(req.previous))
+            tail = max(1, int(req.tail_lines))
+            pod_version = (pod_versions or {}).get(req.pod)
             entry = self._cache.get(key)
             if entry is None:
                 entry = self._cache[key] = _Entry()
             self._cache.move_to_end(key)
-            if not force and entry.fetched_at is not None and now - entry.fetched_at < self.min_interval:
+            due = (force or entry.fetched_at is None or now - entry.fetched_at >= self.min_interval
+                   or entry.tail != tail or (pod_version is not None and pod_version != entry.pod_version))
+            if not due:
                 continue
-            entry.fetched_at = now
+            entry.fetched_at, entry.tail, entry.pod_version = now, tail, pod_version
             self.fetches += 1
-            tail = max(1, int(req.tail_lines))
             try:
                 lines = self.client.read_log(self.namespace, req.pod, req.container,
                                              previous=bool(req.previous), tail_lines=tail)

@@ -36,13 +36,27 @@ def release_secrets(secrets: Iterable[Mapping[str, Any]], name: str) -> list[Map
     return out
 
 
-def find_latest_revision(client: KubeClient, namespace: str, name: str) -> int:
-    """One labelled list; raises ReleaseNotFound when helm has never stored this release here."""
-    data = client.list("Secret", namespace, label_selector=release_selector(name))
-    revision = latest_revision(data.get("items") or [], name)
-    if revision is None:
-        raise ReleaseNotFound(f'release "{name}" not found in namespace "{namespace}"')
-    return revision
+def find_latest_revision(client: KubeClient, namespace: str, name: str, *, wait: float = 0.0,
+                         interval: float = 0.5, stop: threading.Event | None = None) -> int:
+    """The newest stored revision (one labelled list per try). Waits up to `wait` seconds for a first one
+    (helm may be starting right now); raises ReleaseNotFound when helm never stored this release here."""
+    deadline = time.monotonic() + wait
+    while True:
+        data = client.list("Secret", namespace, label_selector=release_selector(name))
+        revision = latest_revision(data.get("items") or [], name)
+        if revision is not None:
+            return revision
+        if not _pause(deadline, interval, stop):
+            raise ReleaseNotFound(f'release "{name}" not found in namespace "{namespace}"')
+
+
+def _pause(deadline: float, interval: float, stop: threading.Event | None) -> bool:
+    """Sleep until the next try; False when the deadline passed or we were stopped."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or (stop is not None and stop.is_set()):
+        return False
+    (stop or threading.Event()).wait(min(interval, remaining))
+    return True
 
 
 class ReleaseReader:
@@ -76,7 +90,7 @@ class ReleaseReader:
 
 def wait_for_revision(client: KubeClient, namespace: str, name: str, revision: int, *, timeout: float,
                       interval: float = 1.0, stop: threading.Event | None = None) -> Release:
-    """Poll (one labelled list a second) until `revision` is stored, e.g. when `helm upgrade` just began."""
+    """Poll (one labelled list per try) until `revision` is stored, e.g. when `helm upgrade` just began."""
     deadline = time.monotonic() + timeout
     reader = ReleaseReader(name, revision)
     while True:
@@ -84,11 +98,6 @@ def wait_for_revision(client: KubeClient, namespace: str, name: str, revision: i
         release = reader.read(items)
         if release is not None:
             return release
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or (stop is not None and stop.is_set()):
+        if not _pause(deadline, interval, stop):
             raise ReleaseNotFound(f'revision {revision} of release "{name}" did not appear in namespace '
                                   f'"{namespace}" within {timeout:g}s')
-        if stop is not None:
-            stop.wait(min(interval, remaining))
-        else:
-            time.sleep(min(interval, remaining))

@@ -95,6 +95,9 @@ class _Loop:
         while not stop.is_set():
             wake.clear()
             self._check_fatal()
+            # Bring the tails the tracker follows up to date with the pod statuses about to be shown: when a
+            # container just terminated, its last lines belong in the same view as its exit code.
+            self._fetch_logs()
             state = assemble_view(self.informers, self.reader, self.logs.logs())
             now_mono = time.monotonic()
             # The first view must be complete: the tracker learns from it which kinds are watched at all.
@@ -106,7 +109,8 @@ class _Loop:
                     self._observe(state.view, state.complete, state.stale)
                     if self.tracker.done:
                         return self.tracker.verdict
-                    self._fetch_logs(wake)
+                    if self._fetch_logs():
+                        wake.set()  # new lines: let the tracker see them right away
             if wake.wait(self.settings.tick) and self.settings.debounce:
                 stop.wait(self.settings.debounce)
         return self.tracker.verdict if self.tracker.done else None
@@ -136,14 +140,18 @@ class _Loop:
             data={"source": "adapter", "stale": list(stale)},
         ))
 
-    def _fetch_logs(self, wake: threading.Event) -> None:
+    def _fetch_logs(self) -> bool:
+        """Fetch the due tails of what the tracker asks for; True when any lines changed."""
         requests = self.tracker.log_requests()
         if not requests:
-            return
+            return False
         before = self.logs.logs()
-        self.logs.fetch(requests)
-        if self.logs.logs() != before:
-            wake.set()  # new lines: let the tracker see them right away
+        pods = self.informers.by_kind["Pod"].snapshot().items
+        wanted = {r.pod for r in requests}
+        versions = {name: str(md.get("resourceVersion")) for p in pods
+                    if (name := (md := p.get("metadata") or {}).get("name")) in wanted}
+        self.logs.fetch(requests, pod_versions=versions)
+        return self.logs.logs() != before
 
     def _check_fatal(self) -> None:
         fatal: KubeError | None = next(
