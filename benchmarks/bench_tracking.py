@@ -33,15 +33,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.events import EventType, TrackEvent  # noqa: E402
-from bot.core.status import Policy  # noqa: E402
-from bot.core.tracking import ClusterView, ReleaseTracker  # noqa: E402
-from bot.kube.client import RequestCounter  # noqa: E402
-from bot.kube.config import new_client  # noqa: E402
-from bot.kube.informer import InformerRegistry  # noqa: E402
-from bot.kube.runner import RunnerSettings, run_tracker  # noqa: E402
-from bot.sim.binaries import ensure_binaries  # noqa: E402
-from bot.sim.cluster import Cluster  # noqa: E402
+from bot.core.events import EventType, TrackEvent
+from bot.core.status import Policy
+from bot.core.tracking import ClusterView, ReleaseTracker
+from bot.kube.client import RequestCounter
+from bot.kube.config import new_client
+from bot.kube.informer import InformerRegistry
+from bot.kube.runner import RunnerSettings, run_tracker
+from bot.sim.binaries import ensure_binaries
+from bot.sim.cluster import Cluster
 
 SHOP = str(Path(__file__).resolve().parents[1] / "bot" / "sim" / "charts" / "shop")
 POLICY = Policy(config_error_grace=timedelta(seconds=2))
@@ -87,7 +87,8 @@ class SuccessWatch:
     def __call__(self, etype: str, key: str, obj: dict) -> bool:
         md = obj.get("metadata") or {}
         labels = md.get("labels") or {}
-        if key == "/secrets" and labels.get("owner") == "helm" and labels.get("version") == str(self.revision):
+        ours = labels.get("owner") == "helm" and labels.get("version") == str(self.revision)
+        if key == "/secrets" and ours:
             self.deployed = labels.get("status") == "deployed"
         if key == "apps/deployments":
             st, want = obj.get("status") or {}, (obj.get("spec") or {}).get("replicas", 1)
@@ -106,7 +107,8 @@ def scenarios() -> list[Scenario]:
         Scenario("crash loop (upgrade)", [base], [*up, "--set", "web.crash=true"], 2, "failed",
                  lambda e, k, o: k == "/pods" and _waiting(o, ("CrashLoopBackOff",))),
         Scenario("bad image (upgrade)", [base], [*up, "--set", "web.image=registry.invalid/shop/web:2"], 2,
-                 "failed", lambda e, k, o: k == "/pods" and _waiting(o, ("ErrImagePull", "ImagePullBackOff"))),
+                 "failed", lambda e, k, o: k == "/pods" and _waiting(o, ("ErrImagePull", "ImagePullBackOff"))
+                 ),
         Scenario("failing migration hook", [base], [*up, "--set", "migration.fail=true"], 2, "failed",
                  lambda e, k, o: _job_failed(k, o)),
         Scenario("rollback (pre-rollback hook)", [base, [*up, "--set", "web.readySeconds=0.2"]],
@@ -281,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.close()
     mem = memory(bench.recorded, args.releases) if bench.recorded and bench.recorded.views else {}
 
-    print(f"{'scenario':32} {'outcome':10} {'visible→verdict':>16} {'tracked':>8} {'requests':>9} {'req/min':>8}")
+    print(f"{'scenario':32} {'outcome':10} {'visible→verdict':>16} {'tracked':>8} {'requests':>9} "
+          f"{'req/min':>8}")
     for r in results:
         lat = f"{r['visible_to_verdict_ms']} ms" if r["visible_to_verdict_ms"] is not None else "n/a"
         flag = "" if r["outcome"] == r["expected"] else f" (expected {r['expected']})"
