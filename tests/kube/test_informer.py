@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.kube.client import KubeClient, RequestCounter
+from bot.kube.client import KubeClient
 from bot.kube.config import new_client
 from bot.kube.errors import (
     ApiConnectionError,
@@ -25,13 +25,6 @@ from tests.kube.waiting import poll
 
 def fast_backoff() -> Backoff:
     return Backoff(initial=0.05, maximum=0.2)
-
-
-@pytest.fixture
-def client(sim: Any) -> Iterator[KubeClient]:
-    kube = new_client(str(sim.kubeconfig), counter=RequestCounter())
-    yield kube
-    kube.close()
 
 
 @pytest.fixture

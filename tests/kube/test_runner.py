@@ -12,9 +12,8 @@ import pytest
 import bot.sim
 from bot.core.events import EventType, Outcome, TrackEvent
 from bot.core.tracking import LogRequest
-from bot.kube.client import KubeClient, RequestCounter
+from bot.kube.client import KubeClient
 from bot.kube.cluster_view import TRACKED_KINDS, NamespaceInformers, assemble_view
-from bot.kube.config import new_client
 from bot.kube.informer import Backoff, InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
@@ -22,13 +21,6 @@ from bot.kube.runner import RunnerSettings, run_tracker
 from tests.kube.waiting import poll
 
 SHOP = str(Path(bot.sim.__file__).parent / "charts" / "shop")
-
-
-@pytest.fixture
-def client(sim: Any) -> Iterator[KubeClient]:
-    kube = new_client(str(sim.kubeconfig), counter=RequestCounter())
-    yield kube
-    kube.close()
 
 
 @pytest.fixture
