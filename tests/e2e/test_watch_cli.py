@@ -171,3 +171,33 @@ def test_unreachable_api_and_bad_arguments_exit_3(sim: Any, namespace: str, tmp_
 
     proc = watch(sim, namespace, "--context", "prod")
     assert proc.returncode == 3 and "prod" in proc.stderr
+
+
+def test_terminal_gets_the_live_view(sim: Any, namespace: str) -> None:
+    """stdout is a TTY: the rich live view, then the verdict block left in the scrollback."""
+    import os
+    import pty
+
+    install(sim, namespace)
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-m", "bot", "watch", "shop", "--namespace", namespace,
+           "--kubeconfig", str(sim.kubeconfig), "--timeout", "60s"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=slave, stderr=subprocess.PIPE, text=True,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(sim.home), "TERM": "xterm",
+                                 "COLUMNS": "160"})
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in screen, "a terminal gets ANSI rendering"
+    for text in ("shop revision 1", "Deployment/shop-web", "2/2", "elapsed", "SUCCEEDED"):
+        assert text in screen, text
