@@ -18,7 +18,7 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiClient
 
-from bot.kube.errors import ApiConnectionError, KubeError, error_from_status
+from bot.kube.errors import ApiConnectionError, error_from_status
 
 Lines = list[str]  # (the `list` verb below shadows the builtin inside the class body)
 
@@ -158,8 +158,6 @@ class KubeClient:
                                             _request_timeout=timeout or self.request_timeout)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ApiConnectionError(f"cannot reach the API server at {self.host}: {_short(exc)}") from exc
-        except KubeError:
-            raise
         except Exception as exc:  # ApiException(status=0) for TLS problems, and the like
             raise ApiConnectionError(f"cannot reach the API server at {self.host}: {_short(exc)}") from exc
         response = rest.response
