@@ -507,6 +507,12 @@ _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _OCT = re.compile(r"^0o?[0-7]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\d[\d_]*)?\.?\d+(?:[eE][-+]?\d+)?$|^[-+]?\d+\.\d*(?:[eE][-+]?\d+)?$")
 _FOLD = re.compile(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*")
+
+
+def _fold(m: re.Match[str]) -> str:
+    """A single line break folds to a space; each further (empty) line keeps one newline."""
+    return "\n" * (m.group(0).count("\n") - 1) or " "
+
 _ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
             "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0"}
 
@@ -525,7 +531,7 @@ def _scalar(token: str) -> Any:
         return int(t, 16)
     if _OCT.match(t) and len(t) > 1:
         return int(t.replace("0o", "0"), 8)
-    if _FLOAT.match(t):
+    if _FLOAT.match(t) and not t.lstrip("+-").isdigit():
         return float(t.replace("_", ""))
     if t in (".inf", ".Inf", "+.inf"):
         return float("inf")
@@ -538,19 +544,43 @@ def _scalar(token: str) -> Any:
     return t
 
 
+def _tagged(tag: str, value: Any) -> Any:
+    """Apply a standard YAML tag (!!str, !!int, ...); other tags are not supported."""
+    if tag in ("!!str", "!!binary", "!"):
+        return value if isinstance(value, str) else "" if value is None else str(value)
+    if tag in ("!!map", "!!seq", "!!omap", "!!set"):
+        return value
+    if tag == "!!null":
+        return None
+    resolved = _scalar(value) if isinstance(value, str) else value
+    if tag == "!!int" and isinstance(resolved, int) and not isinstance(resolved, bool):
+        return resolved
+    if tag == "!!float" and isinstance(resolved, int | float) and not isinstance(resolved, bool):
+        return float(resolved)
+    if tag == "!!bool" and isinstance(resolved, bool):
+        return resolved
+    raise YamlError(f"unsupported tag {tag[:20]!r}")
+
+
 def _strip_comment(text: str) -> str:
-    """Remove a trailing comment, respecting quotes."""
+    """Remove a trailing comment, respecting quotes ('' and \\" are escapes, not ends)."""
     quote = ""
-    for i, ch in enumerate(text):
+    i = 0
+    while i < len(text):
+        ch = text[i]
         if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == "\\" and quote == '"':
-                continue
-        elif ch in ('"', "'") and (i == 0 or text[i - 1] in " \t[{,:-"):
+            if quote == '"' and ch == "\\":
+                i += 1
+            elif ch == quote:
+                if quote == "'" and text[i + 1:i + 2] == "'":
+                    i += 1
+                else:
+                    quote = ""
+        elif ch in ('"', "'") and (i == 0 or text[i - 1] in " \t[{,:-?"):
             quote = ch
         elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
             return text[:i].rstrip()
+        i += 1
     return text.rstrip()
 
 
@@ -567,6 +597,9 @@ class _Yaml:
     def __init__(self, text: str) -> None:
         self.lines = [ln.rstrip("\r") for ln in text.replace("\t", "  ").splitlines()]
         self.final_break = text.endswith("\n")
+        if "..." in self.lines:                  # document end marker
+            self.lines = self.lines[: self.lines.index("...")]
+            self.final_break = True
         self.anchors: dict[str, Any] = {}
         self.pos = 0
 
@@ -645,6 +678,12 @@ class _Yaml:
         return out
 
     def value(self, rest: str, ind: int, *, allow_same_indent_seq: bool) -> Any:
+        if rest[:1] == "!":
+            tag, _, rest = rest.partition(" ")
+            rest = rest.strip()
+            if rest and rest[0] not in "\"'|>[{&*!":
+                return _tagged(tag, self.inline(rest, ind, raw=True))
+            return _tagged(tag, self.value(rest, ind, allow_same_indent_seq=allow_same_indent_seq))
         if rest[:1] == "&":
             name, _, rest = rest[1:].partition(" ")
             value = self.value(rest.strip(), ind, allow_same_indent_seq=allow_same_indent_seq)
@@ -680,7 +719,7 @@ class _Yaml:
                 out.append(self.value("", ind, allow_same_indent_seq=False))
                 continue
             col = ind + len(content) - len(item)
-            if item[:1] in ("&", "*"):
+            if item[:1] in ("&", "*", "!"):
                 self.pos += 1
                 out.append(self.value(_strip_comment(item), ind, allow_same_indent_seq=False))
             elif item == "-" or item.startswith("- ") or self._split_key(item) is not None:
@@ -691,7 +730,7 @@ class _Yaml:
                 out.append(self.inline(_strip_comment(item), ind))
         return out
 
-    def inline(self, rest: str, ind: int) -> Any:
+    def inline(self, rest: str, ind: int, *, raw: bool = False) -> Any:
         """A value on the rest of a line, plus continuation lines for block/quoted/plain scalars."""
         if rest[:1] in ("|", ">"):
             return self.block_scalar(rest, ind)
@@ -701,9 +740,10 @@ class _Yaml:
                 try:
                     value, end = self.flow(text, 0)
                 except YamlError:
-                    if self.pos >= len(self.lines) or _indent(self.lines[self.pos]) <= ind:
+                    if self.pos >= len(self.lines) or (
+                            self.lines[self.pos].strip() and _indent(self.lines[self.pos]) <= ind):
                         raise
-                    text += " " + _strip_comment(self.lines[self.pos].strip())
+                    text += "\n" + self.lines[self.pos].strip()
                     self.pos += 1
                     continue
                 if text[end:].strip():
@@ -727,7 +767,7 @@ class _Yaml:
                 break
             parts.append(_strip_comment(line.strip()))
             self.pos += 1
-        return _scalar(" ".join(parts)) if len(parts) == 1 else " ".join(parts)
+        return _scalar(parts[0]) if len(parts) == 1 and not raw else " ".join(parts)
 
     @staticmethod
     def _quote_end(text: str) -> int:
@@ -751,13 +791,19 @@ class _Yaml:
     @staticmethod
     def quoted(text: str) -> str:
         q, body = text[0], text[1:-1]
-        body = _FOLD.sub(lambda m: "\n" * (m.group(0).count("\n") - 1) or " ", body)
         if q == "'":
-            return body.replace("''", "'")
+            return _FOLD.sub(_fold, body).replace("''", "'")
         out: list[str] = []
         i = 0
         while i < len(body):
             ch = body[i]
+            if ch == "\n":             # a line break inside the quotes folds like in plain text
+                m = _FOLD.match(body, i)
+                while out and out[-1] in " \t":
+                    out.pop()
+                out.append(_fold(m) if m else " ")
+                i = m.end() if m else i + 1
+                continue
             if ch != "\\":
                 out.append(ch)
                 i += 1
@@ -773,8 +819,10 @@ class _Yaml:
                 except ValueError:
                     raise YamlError("bad escape in double-quoted string") from None
                 i += 2 + width
-            elif nxt == "\n":
+            elif nxt == "\n":         # escaped line break: joins lines without a space
                 i += 2
+                while i < len(body) and body[i] in " \t":
+                    i += 1
             else:
                 raise YamlError("bad escape in double-quoted string")
         return "".join(out)
@@ -819,10 +867,10 @@ class _Yaml:
             return self.quoted(text[i:i + end + 1]), i + end + 1
         j = i
         while j < len(text) and text[j] not in ",]}" and not (
-            text[j] == ":" and (j + 1 >= len(text) or text[j + 1] in " ,]}")
+            text[j] == ":" and (j + 1 >= len(text) or text[j + 1] in " \n,]}")
         ):
             j += 1
-        return _scalar(text[i:j]), j
+        return _scalar(_FOLD.sub(" ", text[i:j])), j
 
     @staticmethod
     def _ws(text: str, i: int) -> int:
@@ -855,8 +903,10 @@ class _Yaml:
         if style == "|":
             text = "\n".join(body)
         else:
-            text = body[0] if body else ""
-            for prev, ln in pairwise(body):
+            lead = next((k for k, ln in enumerate(body) if ln), len(body))
+            folded = body[lead:]
+            text = "\n" * lead + (folded[0] if folded else "")
+            for prev, ln in pairwise(folded):
                 if not ln:
                     text += "\n"
                 elif not prev:
