@@ -35,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Follow a Helm release's hooks and rollout until it succeeds, fails or times out. "
                     "Exit codes: 0 succeeded, 1 failed, 2 timed out, 3 usage or connection error.")
     p.add_argument("release", help="Helm release name")
-    p.add_argument("-n", "--namespace", default="default", help="the release's namespace (default: default)")
+    p.add_argument("-n", "--namespace", default=None,
+                   help="the release's namespace (default: $HELM_NAMESPACE, else the kubeconfig context's, "
+                        "else default)")
     p.add_argument("--revision", type=int, default=None,
                    help="revision to follow (default: the newest stored revision); it may be one helm is "
                         "about to write")
@@ -137,12 +139,14 @@ def _watch(args: argparse.Namespace) -> int:
         policy = dataclasses.replace(
             policy, config_error_grace=_duration("--config-error-grace", args.config_error_grace))
 
-    from bot.kube.config import new_client
+    from bot.kube.config import default_namespace, new_client
     from bot.kube.informer import InformerRegistry
     from bot.kube.releases import find_latest_revision
     from bot.kube.runner import run_tracker
 
     client = new_client(args.kubeconfig, args.context)
+    if args.namespace is None:
+        args.namespace = default_namespace(args.kubeconfig, args.context)
     try:
         # Also our connectivity/permission probe: unknown release, 401, 403 and unreachable fail here, fast.
         # With --revision the caller may have started helm a moment ago: give its first Secret a little time

@@ -9,7 +9,7 @@ from pathlib import Path
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import SERVICE_HOST_ENV_NAME, load_incluster_config
-from kubernetes.config.kube_config import load_kube_config
+from kubernetes.config.kube_config import list_kube_config_contexts, load_kube_config
 
 from bot.kube.client import KubeClient, RequestCounter
 from bot.kube.errors import KubeConfigError
@@ -68,6 +68,28 @@ def _load_file(path: Path, context: str | None, configuration: Configuration) ->
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:
+    """The namespace helm would use: $HELM_NAMESPACE, the context's namespace, in-cluster, "default"."""
+    from_env = os.environ.get("HELM_NAMESPACE")
+    if from_env:
+        return from_env
+    paths = [Path(kubeconfig).expanduser()] if kubeconfig is not None else default_kubeconfig_paths()
+    if paths and paths[0].is_file():
+        try:
+            contexts, active = list_kube_config_contexts(config_file=str(paths[0]))
+        except Exception:  # a bad kubeconfig is reported by load_configuration, with its reason
+            return "default"
+        chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
+        namespace = ((chosen or {}).get("context") or {}).get("namespace")
+        return str(namespace) if namespace else "default"
+    if IN_CLUSTER_NAMESPACE.is_file():
+        return IN_CLUSTER_NAMESPACE.read_text().strip() or "default"
+    return "default"
 
 
 def new_client(kubeconfig: str | None = None, context: str | None = None, *,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.kube.config import load_configuration
+from bot.kube.config import default_namespace, load_configuration
 from bot.kube.errors import KubeConfigError
 
 
@@ -62,3 +62,15 @@ def test_nothing_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(KubeConfigError, match="no kubeconfig found"):
         load_configuration()
+
+
+def test_namespace_follows_helm_then_the_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_kubeconfig(tmp_path / "config")
+    data = yaml.safe_load(path.read_text())
+    data["contexts"][1]["context"]["namespace"] = "payments"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.delenv("HELM_NAMESPACE", raising=False)
+    assert default_namespace(str(path)) == "default"  # the current context names none
+    assert default_namespace(str(path), "other") == "payments"
+    monkeypatch.setenv("HELM_NAMESPACE", "shop")
+    assert default_namespace(str(path), "other") == "shop"
