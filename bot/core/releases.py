@@ -4,23 +4,32 @@ Helm's Secret driver stores ``base64(gzip(json(release)))`` under ``data.release
 base64-encodes Secret data once more. Releases written before compression existed hold plain JSON, so the
 gzip magic decides. The chart's values and the user-supplied ``config`` can hold secrets: they are never
 kept on a ``Release`` and never quoted in an error.
+
+Manifests are read with PyYAML's safe loader (libyaml's CSafeLoader when built in): YAML 1.1, like the
+go-yaml v2 behind Kubernetes' ``sigs.k8s.io/yaml`` (the step that turned helm's text into the JSON the API
+got), so ``on``/``off``/``yes``/``no`` are booleans and ``010`` is octal in both. Two PyYAML types that
+Kubernetes lacks stay strings here: timestamps (``2025-01-02``) and ``=``; keys become strings, as in JSON.
+Differences left (values only; identity fields are never affected in a manifest the API accepted): ``y``/``n``
+are booleans for Kubernetes, strings here; ``1e3`` is 1000 for Kubernetes, a string here (PyYAML floats need
+a dot); ``1:30`` is a string for Kubernetes, 90 here (YAML 1.1 base 60); ``0o17`` is 15 for Kubernetes, a
+string here. Duplicate keys: the last wins.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import gzip
 import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from itertools import pairwise
 from typing import Any
+
+import yaml
 
 __all__ = [
     "SECRET_TYPE",
@@ -166,6 +175,8 @@ class Release:
     resource_sources: tuple[str, ...] = field(default=(), repr=False)   # "# Source:" path per resource
     apply_method: str = ""
     secret: SecretMeta | None = field(default=None, compare=False)
+    # Documents PyYAML could not load (kept by identity only, see parse_manifest); never quotes values.
+    manifest_problems: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -314,11 +325,12 @@ def decode_release_json(doc: Mapping[str, Any], *, secret: SecretMeta | None = N
         raise ReleaseDecodeError(f"{where}: unknown release status {str(status_text)[:40]!r}") from None
     chart = doc.get("chart") or {}
     chart_md = (chart.get("metadata") if isinstance(chart, Mapping) else None) or {}
-    docs = parse_manifest(doc.get("manifest") or "", namespace)
+    problems: list[str] = []
+    docs = parse_manifest(str(doc.get("manifest") or ""), namespace, problems)
     hooks_json = doc.get("hooks") or []
     if not isinstance(hooks_json, list):
         raise ReleaseDecodeError(f"{where}: hooks is a {type(hooks_json).__name__}, expected a list")
-    hooks = tuple(_decode_hook(h, namespace, where) for h in hooks_json if h)
+    hooks = tuple(_decode_hook(h, namespace, where, problems) for h in hooks_json if h)
     labels = {k: v for k, v in (secret.labels.items() if secret else ()) if k not in SYSTEM_LABELS}
     return Release(
         name=name,
@@ -339,13 +351,16 @@ def decode_release_json(doc: Mapping[str, Any], *, secret: SecretMeta | None = N
         labels=labels,
         apply_method=str(doc.get("apply_method") or ""),
         secret=secret,
+        manifest_problems=tuple(problems),
     )
 
 
-def _decode_hook(h: Any, namespace: str, where: str) -> Hook:
+def _decode_hook(h: Any, namespace: str, where: str, problems: list[str]) -> Hook:
     if not isinstance(h, Mapping):
         raise ReleaseDecodeError(f"{where}: a hook is a {type(h).__name__}, expected an object")
-    docs = parse_manifest(h.get("manifest") or "", namespace)
+    hook_problems: list[str] = []
+    docs = parse_manifest(str(h.get("manifest") or ""), namespace, hook_problems)
+    problems.extend(f"hook {h.get('name') or '?'} {p}" for p in hook_problems)
     obj = docs[0][1] if docs else {}
     md = obj.get("metadata") or {}
     weight = h.get("weight", 0)
@@ -420,62 +435,129 @@ def _epoch(value: str | None) -> datetime | None:
 # ---------------------------------------------------------------------------------------------------------
 # manifest parsing
 
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+# Implicit types PyYAML has and Kubernetes (sigs.k8s.io/yaml) does not: both stay plain strings.
+_KEPT_AS_STRINGS = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"})
+
+
+class _ManifestLoader(_BaseLoader):
+    """PyYAML's safe loader (libyaml when present) without the timestamp and '=' implicit types."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _KEPT_AS_STRINGS]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+
 _SEPARATOR = re.compile(r"^---(?:\s.*)?$")
 _SOURCE = re.compile(r"^#\s*Source:\s*(?P<path>\S.*?)\s*$")
-
-
-def parse_manifest(manifest: str, namespace: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """Split Helm's multi-document manifest into (source path, object); empty documents are skipped."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    chunk: list[str] = []
-
-    def flush() -> None:
-        text = "\n".join(chunk)
-        chunk.clear()
-        source = ""
-        for line in text.splitlines():
-            m = _SOURCE.match(line.strip())
-            if m:
-                source = m.group("path")
-                break
-        obj = _load_object(text)
-        if not obj:
-            return
-        if namespace and obj.get("kind") not in _CLUSTER_SCOPED:
-            md = obj.setdefault("metadata", {})
-            if isinstance(md, dict) and not md.get("namespace"):
-                md["namespace"] = namespace
-        out.append((source, obj))
-
-    for line in manifest.splitlines():
-        if _SEPARATOR.match(line):
-            flush()
-        else:
-            chunk.append(line)
-    flush()
-    return out
-
-
-def _load_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = load_yaml(text)
-    except YamlError:
-        return _head(text)
-    return value if isinstance(value, dict) and value else None
-
-
 _TOP_KEY = re.compile(r"^(apiVersion|kind):\s*['\"]?([^'\"#\s]+)")
 _MD_KEY = re.compile(r"^\s+(name|namespace):\s*['\"]?([^'\"#\s]+)")
 
 
-def _head(text: str) -> dict[str, Any] | None:
-    """Fallback for YAML this small loader does not understand: identity fields only."""
+def parse_manifest(manifest: str, namespace: str = "",
+                   problems: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """Split Helm's multi-document manifest into (source path, object); empty documents are skipped.
+
+    A document PyYAML cannot load (a custom tag, invalid YAML) does not fail the release: it keeps what a
+    line scan finds (apiVersion, kind, metadata name/namespace) and a line is added to ``problems``.
+    Objects without a namespace get ``namespace`` unless their kind is cluster-scoped.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    for source, line, text in _documents(manifest):
+        objs, problem = _load_objects(text)
+        if problem and problems is not None:
+            problems.append(f"{source or 'manifest'} (line {line}): {problem}")
+        for obj in objs:
+            if namespace and obj.get("kind") not in _CLUSTER_SCOPED:
+                md = obj.setdefault("metadata", {})
+                if isinstance(md, dict) and not md.get("namespace"):
+                    md["namespace"] = namespace
+            out.append((source, obj))
+    return out
+
+
+def _documents(manifest: str) -> Iterator[tuple[str, int, str]]:
+    """(source path, first line number, text) per '---'-separated document, so one bad one stays alone."""
+    chunk: list[str] = []               # lines with their line breaks: a last block scalar keeps its "\n"
+    first = 1
+    for number, line in enumerate([*manifest.splitlines(keepends=True), "---"], 1):
+        if not _SEPARATOR.match(line.rstrip("\r\n")):
+            chunk.append(line)
+            continue
+        if any(ln.strip() and not ln.lstrip().startswith("#") for ln in chunk):
+            source = next((m.group("path") for ln in chunk if (m := _SOURCE.match(ln.strip()))), "")
+            yield source, first, "".join(chunk)
+        chunk = []
+        first = number + 1
+
+
+def _load_objects(text: str) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_ManifestLoader) if d is not None]
+        docs = [_json_shape(d, {}) for d in docs]
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        ident = _identity(text)
+        kept = "kept apiVersion/kind/name/namespace only" if ident else "skipped"
+        return ([ident] if ident else []), f"unreadable YAML ({_yaml_problem(exc)}); {kept}"
+    objs = [d for d in docs if isinstance(d, dict) and d]
+    others = sorted({type(d).__name__ for d in docs if not isinstance(d, dict)})
+    return objs, (f"a document is a {'/'.join(others)}, not an object; skipped" if others else None)
+
+
+def _yaml_problem(exc: BaseException) -> str:
+    """What went wrong, without quoting the document (it may hold values)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at document line {mark.line + 1}" if mark is not None else ""
+        return f"{exc.problem or exc.context or type(exc).__name__}{where}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return type(exc).__name__
+
+
+def _json_shape(value: Any, seen: dict[int, Any]) -> Any:
+    """What the API would hold after Kubernetes' YAML-to-JSON step: string keys, no bytes/dates/sets.
+
+    ``seen`` keeps YAML aliases shared (as PyYAML builds them) instead of expanding them.
+    """
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if id(value) in seen:
+        return seen[id(value)]
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        seen[id(value)] = out
+        out.update((_json_key(k), _json_shape(v, seen)) for k, v in value.items())
+        return out
+    if isinstance(value, list):
+        items: list[Any] = []
+        seen[id(value)] = items
+        items.extend(_json_shape(v, seen) for v in value)
+        return items
+    if isinstance(value, set | frozenset):                    # !!set: a map of nulls
+        return {_json_key(k): None for k in value}
+    if isinstance(value, bytes):                               # !!binary: JSON carries bytes as base64
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, date):                                # explicit !!timestamp
+        return value.isoformat()
+    return str(value)
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
+
+
+def _identity(text: str) -> dict[str, Any] | None:
+    """Identity fields by a line scan, for a document PyYAML could not load."""
     obj: dict[str, Any] = {}
     md: dict[str, Any] = {}
     in_md = False
     for line in text.splitlines():
         if m := _TOP_KEY.match(line):
-            obj[m.group(1)] = m.group(2)
+            obj.setdefault(m.group(1), m.group(2))
         if line.startswith("metadata:"):
             in_md = True
             continue
@@ -487,436 +569,3 @@ def _head(text: str) -> dict[str, Any] | None:
         return None
     obj["metadata"] = md
     return obj
-
-
-# --- a small YAML loader for rendered Kubernetes manifests (bot.core is stdlib-only) ----------------------
-
-
-class YamlError(ValueError):
-    pass
-
-
-def load_yaml(text: str) -> Any:
-    """Block mappings/sequences, flow collections, quoted/plain/block scalars; no anchors or tags."""
-    return _Yaml(text).document()
-
-
-_KEY_SPLIT = re.compile(r":(?:\s|$)")
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_OCT = re.compile(r"^0o?[0-7]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\d[\d_]*)?\.?\d+(?:[eE][-+]?\d+)?$|^[-+]?\d+\.\d*(?:[eE][-+]?\d+)?$")
-_FOLD = re.compile(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*")
-
-
-def _fold(m: re.Match[str]) -> str:
-    """A single line break folds to a space; each further (empty) line keeps one newline."""
-    return "\n" * (m.group(0).count("\n") - 1) or " "
-
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
-            "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0"}
-
-
-def _scalar(token: str) -> Any:
-    t = token.strip()
-    if t in ("", "~", "null", "Null", "NULL"):
-        return None
-    if t in ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"):
-        return True
-    if t in ("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"):
-        return False
-    if _INT.match(t):
-        return int(t.replace("_", ""))
-    if _HEX.match(t):
-        return int(t, 16)
-    if _OCT.match(t) and len(t) > 1:
-        return int(t.replace("0o", "0"), 8)
-    if _FLOAT.match(t) and not t.lstrip("+-").isdigit():
-        return float(t.replace("_", ""))
-    if t in (".inf", ".Inf", "+.inf"):
-        return float("inf")
-    if t in ("-.inf", "-.Inf"):
-        return float("-inf")
-    if t in (".nan", ".NaN"):
-        return float("nan")
-    if t[:1] in ("&", "*", "!", "|", ">", "%", "@", "`"):
-        raise YamlError(f"unsupported YAML construct {t[:1]!r}")
-    return t
-
-
-def _tagged(tag: str, value: Any) -> Any:
-    """Apply a standard YAML tag (!!str, !!int, ...); other tags are not supported."""
-    if tag in ("!!str", "!!binary", "!"):
-        return value if isinstance(value, str) else "" if value is None else str(value)
-    if tag in ("!!map", "!!seq", "!!omap", "!!set"):
-        return value
-    if tag == "!!null":
-        return None
-    resolved = _scalar(value) if isinstance(value, str) else value
-    if tag == "!!int" and isinstance(resolved, int) and not isinstance(resolved, bool):
-        return resolved
-    if tag == "!!float" and isinstance(resolved, int | float) and not isinstance(resolved, bool):
-        return float(resolved)
-    if tag == "!!bool" and isinstance(resolved, bool):
-        return resolved
-    raise YamlError(f"unsupported tag {tag[:20]!r}")
-
-
-def _strip_comment(text: str) -> str:
-    """Remove a trailing comment, respecting quotes ('' and \\" are escapes, not ends)."""
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if quote == '"' and ch == "\\":
-                i += 1
-            elif ch == quote:
-                if quote == "'" and text[i + 1:i + 2] == "'":
-                    i += 1
-                else:
-                    quote = ""
-        elif ch in ('"', "'") and (i == 0 or text[i - 1] in " \t[{,:-?"):
-            quote = ch
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
-            return text[:i].rstrip()
-        i += 1
-    return text.rstrip()
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def _blank(line: str) -> bool:
-    s = line.strip()
-    return not s or s.startswith("#")
-
-
-class _Yaml:
-    def __init__(self, text: str) -> None:
-        self.lines = [ln.rstrip("\r") for ln in text.replace("\t", "  ").splitlines()]
-        self.final_break = text.endswith("\n")
-        if "..." in self.lines:                  # document end marker
-            self.lines = self.lines[: self.lines.index("...")]
-            self.final_break = True
-        self.anchors: dict[str, Any] = {}
-        self.pos = 0
-
-    def document(self) -> Any:
-        self._skip()
-        if self.pos >= len(self.lines):
-            return None
-        value = self.node(0)
-        self._skip()
-        if self.pos < len(self.lines):
-            raise YamlError(f"unexpected content at line {self.pos + 1}")
-        return value
-
-    def _skip(self) -> None:
-        while self.pos < len(self.lines) and _blank(self.lines[self.pos]):
-            self.pos += 1
-
-    def _peek(self) -> tuple[int, str] | None:
-        self._skip()
-        if self.pos >= len(self.lines):
-            return None
-        line = self.lines[self.pos]
-        return _indent(line), line.strip()
-
-    def node(self, min_indent: int) -> Any:
-        peek = self._peek()
-        if peek is None or peek[0] < min_indent:
-            return None
-        ind, content = peek
-        if content == "-" or content.startswith("- "):
-            return self.seq(ind)
-        if self._split_key(content) is not None:
-            return self.map(ind)
-        self.pos += 1
-        return self.inline(_strip_comment(content), ind - 1)
-
-    def _split_key(self, content: str) -> tuple[Any, str] | None:
-        if content[:1] in ('"', "'"):
-            i = self._quote_end(content)
-            rest = content[i + 1:] if i != -1 else ""
-            if rest.startswith(":") and (len(rest) == 1 or rest[1] in " \t"):
-                return self.quoted(content[: i + 1]), rest[1:].strip()
-            return None
-        if content[:1] in ("[", "{", "#"):
-            return None
-        m = _KEY_SPLIT.search(content)
-        if not m:
-            return None
-        key = content[: m.start()].strip()
-        if " #" in key:
-            return None
-        return _scalar(key) if key else None, content[m.end():].strip()
-
-    def map(self, ind: int) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        while (peek := self._peek()) is not None:
-            cur, content = peek
-            if cur < ind:
-                break
-            if cur > ind:
-                raise YamlError(f"bad indentation at line {self.pos + 1}")
-            if content == "-" or content.startswith("- "):
-                break
-            split = self._split_key(content)
-            if split is None:
-                raise YamlError(f"expected a 'key: value' at line {self.pos + 1}")
-            key, rest = split
-            if isinstance(key, list | dict):
-                raise YamlError(f"complex key at line {self.pos + 1}")
-            self.pos += 1
-            value = self.value(_strip_comment(rest), ind, allow_same_indent_seq=True)
-            if key == "<<" and isinstance(value, dict):
-                out.update({k: v for k, v in value.items() if k not in out})
-            else:
-                out[key] = value
-        return out
-
-    def value(self, rest: str, ind: int, *, allow_same_indent_seq: bool) -> Any:
-        if rest[:1] == "!":
-            tag, _, rest = rest.partition(" ")
-            rest = rest.strip()
-            if rest and rest[0] not in "\"'|>[{&*!":
-                return _tagged(tag, self.inline(rest, ind, raw=True))
-            return _tagged(tag, self.value(rest, ind, allow_same_indent_seq=allow_same_indent_seq))
-        if rest[:1] == "&":
-            name, _, rest = rest[1:].partition(" ")
-            value = self.value(rest.strip(), ind, allow_same_indent_seq=allow_same_indent_seq)
-            self.anchors[name] = value
-            return value
-        if rest[:1] == "*":
-            if rest[1:] not in self.anchors:
-                raise YamlError(f"unknown alias {rest[:40]!r}")
-            return copy.deepcopy(self.anchors[rest[1:]])
-        if not rest:
-            peek = self._peek()
-            if peek is None:
-                return None
-            nxt, content = peek
-            if nxt > ind:
-                return self.node(nxt)
-            if allow_same_indent_seq and nxt == ind and (content == "-" or content.startswith("- ")):
-                return self.seq(ind)
-            return None
-        return self.inline(rest, ind)
-
-    def seq(self, ind: int) -> list[Any]:
-        out: list[Any] = []
-        while (peek := self._peek()) is not None:
-            cur, content = peek
-            if cur != ind or not (content == "-" or content.startswith("- ")):
-                if cur > ind:
-                    raise YamlError(f"bad indentation at line {self.pos + 1}")
-                break
-            item = content[1:].lstrip(" ")
-            if not item or item.startswith("#"):
-                self.pos += 1
-                out.append(self.value("", ind, allow_same_indent_seq=False))
-                continue
-            col = ind + len(content) - len(item)
-            if item[:1] in ("&", "*", "!"):
-                self.pos += 1
-                out.append(self.value(_strip_comment(item), ind, allow_same_indent_seq=False))
-            elif item == "-" or item.startswith("- ") or self._split_key(item) is not None:
-                self.lines[self.pos] = " " * col + item      # re-read the item as a nested block
-                out.append(self.node(col))
-            else:
-                self.pos += 1
-                out.append(self.inline(_strip_comment(item), ind))
-        return out
-
-    def inline(self, rest: str, ind: int, *, raw: bool = False) -> Any:
-        """A value on the rest of a line, plus continuation lines for block/quoted/plain scalars."""
-        if rest[:1] in ("|", ">"):
-            return self.block_scalar(rest, ind)
-        if rest[:1] in ("[", "{"):
-            text = rest
-            while True:
-                try:
-                    value, end = self.flow(text, 0)
-                except YamlError:
-                    if self.pos >= len(self.lines) or (
-                            self.lines[self.pos].strip() and _indent(self.lines[self.pos]) <= ind):
-                        raise
-                    text += "\n" + self.lines[self.pos].strip()
-                    self.pos += 1
-                    continue
-                if text[end:].strip():
-                    raise YamlError(f"trailing text after flow collection near line {self.pos}")
-                return value
-        if rest[:1] in ('"', "'"):
-            text = rest
-            while not self._closed(text):
-                if self.pos >= len(self.lines):
-                    raise YamlError("unterminated quoted string")
-                text += "\n" + self.lines[self.pos].strip()
-                self.pos += 1
-            end = self._quote_end(text)
-            if _strip_comment(text[end + 1:]).strip():
-                raise YamlError(f"trailing text after quoted string near line {self.pos}")
-            return self.quoted(text[: end + 1])
-        parts = [rest]
-        while self.pos < len(self.lines):
-            line = self.lines[self.pos]
-            if _blank(line) or _indent(line) <= ind:
-                break
-            parts.append(_strip_comment(line.strip()))
-            self.pos += 1
-        return _scalar(parts[0]) if len(parts) == 1 and not raw else " ".join(parts)
-
-    @staticmethod
-    def _quote_end(text: str) -> int:
-        q = text[0]
-        i = 1
-        while i < len(text):
-            if q == '"' and text[i] == "\\":
-                i += 2
-                continue
-            if text[i] == q:
-                if q == "'" and text[i + 1:i + 2] == "'":
-                    i += 2
-                    continue
-                return i
-            i += 1
-        return -1
-
-    def _closed(self, text: str) -> bool:
-        return self._quote_end(text) != -1
-
-    @staticmethod
-    def quoted(text: str) -> str:
-        q, body = text[0], text[1:-1]
-        if q == "'":
-            return _FOLD.sub(_fold, body).replace("''", "'")
-        out: list[str] = []
-        i = 0
-        while i < len(body):
-            ch = body[i]
-            if ch == "\n":             # a line break inside the quotes folds like in plain text
-                m = _FOLD.match(body, i)
-                while out and out[-1] in " \t":
-                    out.pop()
-                out.append(_fold(m) if m else " ")
-                i = m.end() if m else i + 1
-                continue
-            if ch != "\\":
-                out.append(ch)
-                i += 1
-                continue
-            nxt = body[i + 1:i + 2]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-            elif nxt in ("x", "u", "U"):
-                width = {"x": 2, "u": 4, "U": 8}[nxt]
-                try:
-                    out.append(chr(int(body[i + 2:i + 2 + width], 16)))
-                except ValueError:
-                    raise YamlError("bad escape in double-quoted string") from None
-                i += 2 + width
-            elif nxt == "\n":         # escaped line break: joins lines without a space
-                i += 2
-                while i < len(body) and body[i] in " \t":
-                    i += 1
-            else:
-                raise YamlError("bad escape in double-quoted string")
-        return "".join(out)
-
-    def flow(self, text: str, i: int) -> tuple[Any, int]:
-        i = self._ws(text, i)
-        if i >= len(text):
-            raise YamlError("unterminated flow collection")
-        ch = text[i]
-        if ch in "[{":
-            close = "]" if ch == "[" else "}"
-            items: list[Any] = []
-            mapping: dict[Any, Any] = {}
-            i += 1
-            while True:
-                i = self._ws(text, i)
-                if i >= len(text):
-                    raise YamlError("unterminated flow collection")
-                if text[i] == close:
-                    return (items if ch == "[" else mapping), i + 1
-                key, i = self.flow(text, i)
-                i = self._ws(text, i)
-                if i < len(text) and text[i] == ":":
-                    val, i = self.flow(text, i + 1)
-                    if ch == "[":
-                        items.append({key: val})
-                    else:
-                        mapping[key] = val
-                elif ch == "[":
-                    items.append(key)
-                else:
-                    mapping[key] = None
-                i = self._ws(text, i)
-                if i < len(text) and text[i] == ",":
-                    i += 1
-                elif i < len(text) and text[i] != close:
-                    raise YamlError("expected ',' in flow collection")
-        if ch in "\"'":
-            end = self._quote_end(text[i:])
-            if end == -1:
-                raise YamlError("unterminated quoted string")
-            return self.quoted(text[i:i + end + 1]), i + end + 1
-        j = i
-        while j < len(text) and text[j] not in ",]}" and not (
-            text[j] == ":" and (j + 1 >= len(text) or text[j + 1] in " \n,]}")
-        ):
-            j += 1
-        return _scalar(_FOLD.sub(" ", text[i:j])), j
-
-    @staticmethod
-    def _ws(text: str, i: int) -> int:
-        while i < len(text) and text[i] in " \t\n":
-            i += 1
-        return i
-
-    def block_scalar(self, header: str, ind: int) -> str:
-        m = re.match(r"^([|>])([-+]?)([1-9]?)([-+]?)\s*(?:#.*)?$", header)
-        if not m:
-            raise YamlError(f"bad block scalar header near line {self.pos}")
-        style, chomp, explicit = m.group(1), m.group(2) or m.group(4), m.group(3)
-        raw: list[str] = []
-        while self.pos < len(self.lines):
-            line = self.lines[self.pos]
-            if line.strip() and _indent(line) <= ind:
-                break
-            raw.append(line)
-            self.pos += 1
-        content_indent = ind + int(explicit) if explicit else next(
-            (_indent(ln) for ln in raw if ln.strip()), ind + 1)
-        body = [ln[content_indent:] if ln.strip() else "" for ln in raw]
-        while body and not body[-1] and chomp != "+":
-            body.pop()
-        trailing = 0
-        if chomp == "+":
-            while body and not body[-1]:
-                body.pop()
-                trailing += 1
-        if style == "|":
-            text = "\n".join(body)
-        else:
-            lead = next((k for k, ln in enumerate(body) if ln), len(body))
-            folded = body[lead:]
-            text = "\n" * lead + (folded[0] if folded else "")
-            for prev, ln in pairwise(folded):
-                if not ln:
-                    text += "\n"
-                elif not prev:
-                    text += ("\n" if ln.startswith(" ") else "") + ln
-                elif prev.startswith(" ") or ln.startswith(" "):
-                    text += "\n" + ln
-                else:
-                    text += " " + ln
-        if not body:
-            return "\n" * trailing if chomp == "+" else ""
-        if chomp == "-" or (self.pos >= len(self.lines) and not self.final_break and raw[-1].strip()):
-            return text
-        return text + "\n" + ("\n" * trailing if chomp == "+" else "")
