@@ -4,13 +4,17 @@ import base64
 import gzip
 import json
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from bot.core.planning import Operation, detect_operation, plan_operation
 from bot.core.releases import (
+    Hook,
     HookPhase,
+    HookRun,
     ReleaseDecodeError,
     ReleaseStatus,
     decode_release_json,
@@ -405,12 +409,27 @@ def _captured(name: str) -> list[dict]:
     return json.loads((FIXTURES / f"helm4_{name}_secrets.json").read_text())
 
 
+def _raw(secret: dict) -> dict:
+    return json.loads(gzip.decompress(base64.b64decode(base64.b64decode(secret["data"]["release"]))))
+
+
+def _ran_in_order(hooks: Sequence[Hook], since: datetime | None) -> None:
+    """Each hook ran after the operation started and after the previous one finished (one at a time)."""
+    assert since is not None
+    for h in hooks:
+        run = h.last_run
+        assert run.started_at is not None and run.completed_at is not None
+        assert since <= run.started_at <= run.completed_at, h
+        since = run.completed_at
+
+
 def test_captured_install_upgrade_rollback() -> None:
     secrets = _captured("plain")
     rels = [decode_release_secret(s) for s in secrets]
     assert [(r.revision, r.status.value, r.description) for r in rels] == [
         (1, "superseded", "Install complete"), (2, "superseded", "Upgrade complete"),
         (3, "deployed", "Rollback to 1")]
+    assert [detect_operation(r) for r in rels] == [Operation.INSTALL, Operation.UPGRADE, Operation.ROLLBACK]
     first, _, last = rels
     assert (last.chart_name, last.chart_version, last.app_version) == ("tiny", "0.3.0", "2.0")
     assert last.first_deployed == first.first_deployed and last.last_deployed > first.last_deployed
@@ -421,28 +440,110 @@ def test_captured_install_upgrade_rollback() -> None:
     assert [(r["kind"], r["metadata"]["name"], r["metadata"]["namespace"]) for r in last.resources] == [
         ("ConfigMap", "plain-cfg", "default"), ("Service", "plain", "default")]
     assert last.resource_sources == ("tiny/templates/cm.yaml", "tiny/templates/svc.yaml")
-    assert last.hooks == ()
+    assert last.hooks == () and last.apply_method and last.manifest_problems == ()
     assert latest_revision(secrets, "plain") == 3
     assert pick_release(secrets, 2, name="plain").description == "Upgrade complete"  # type: ignore[union-attr]
-    assert all("hunter2" not in repr(r) for r in rels)
+    plan = plan_operation(last)
+    assert (plan.operation, [p.name for p in plan.phases]) == (Operation.ROLLBACK, ["resources"])
 
 
-def test_captured_failed_releases_with_hooks() -> None:
-    rels = [decode_release_secret(s) for s in _captured("shop")]
-    assert [(r.revision, r.status.value) for r in rels] == [
-        (1, "failed"), (2, "failed"), (3, "pending-rollback")]
-    assert rels[0].description.startswith('Release "shop" failed: failed pre-install: ')
-    assert rels[1].description.startswith('Upgrade "shop" failed: pre-upgrade hooks failed: ')
-    hooks = {h.name: h for h in rels[0].hooks}
-    pre, post = hooks["shop-pre"], hooks["shop-post"]
-    assert (pre.kind, pre.weight) == ("ConfigMap", -5)
-    assert pre.events == ("pre-install", "pre-upgrade", "pre-rollback")
-    # helm stored the default it applied while running the hook
-    assert pre.delete_policies == ("before-hook-creation",)
-    assert (post.kind, post.weight, post.delete_policies) == ("Secret", 10, ("before-hook-creation",
-                                                                             "hook-succeeded"))
-    assert post.manifest["stringData"] == {"x": "y"}
-    assert pre.manifest["data"]["revision"] == "1"
+def test_captured_shop_install_failed_upgrade_rollback() -> None:
+    secrets = _captured("shop")
+    install, failed, rollback = rels = [decode_release_secret(s) for s in secrets]
+    assert [(r.revision, r.status, detect_operation(r)) for r in rels] == [
+        (1, ReleaseStatus.SUPERSEDED, Operation.INSTALL), (2, ReleaseStatus.FAILED, Operation.UPGRADE),
+        (3, ReleaseStatus.DEPLOYED, Operation.ROLLBACK)]
+    assert install.description == "Install complete" and rollback.description == "Rollback to 1"
+    assert failed.description.startswith('Upgrade "shop" failed: pre-upgrade hooks failed: resource '
+                                         "Job/shop/shop-migrate not ready. status: Failed")
+    assert (install.chart_name, install.chart_version, install.namespace) == ("shop", "1.0.0", "shop")
+    assert all(r.first_deployed == install.first_deployed for r in rels)
+    assert install.last_deployed < failed.last_deployed < rollback.last_deployed  # type: ignore[operator]
+    # every revision stores every hook of the chart; weight 0 is omitted by helm and decodes to 0
+    hooks = {(h.kind, h.name): h for h in install.hooks}
+    assert {k: (h.events, h.weight, h.delete_policies, h.path) for k, h in hooks.items()} == {
+        ("PersistentVolumeClaim", "shop-backup"): (("pre-upgrade",), 0, ("before-hook-creation",),
+                                                   "shop/templates/backup.yaml"),
+        ("Job", "shop-backup"): (("pre-upgrade",), 1, ("before-hook-creation",),
+                                 "shop/templates/backup.yaml"),
+        ("Job", "shop-migrate"): (("pre-install", "pre-upgrade"), 5, ("before-hook-creation",),
+                                  "shop/templates/migrate-job.yaml"),
+        ("Job", "shop-restore"): (("pre-rollback",), 0, ("before-hook-creation",),
+                                  "shop/templates/restore.yaml"),
+    }
+    assert all(h.namespace == "shop" and h.output_log_policies == () for h in install.hooks)
+
+    plan = plan_operation(install)
+    assert (plan.operation, plan.revision, plan.namespace) == (Operation.INSTALL, 1, "shop")
+    assert [p.name for p in plan.phases] == ["pre-install hooks", "resources"]   # no post-install hooks
+    [migrate] = plan.phases[0].steps
+    assert (migrate.subject, migrate.api_version, migrate.namespace, migrate.weight, migrate.wait) == (
+        "Job/shop-migrate", "batch/v1", "shop", 5, True)
+    assert migrate.source == "shop/templates/migrate-job.yaml" and not migrate.deleted_on_success
+    assert migrate.hook is not None and migrate.hook.last_run.phase is HookPhase.SUCCEEDED
+    _ran_in_order([migrate.hook], install.last_deployed)
+    assert [(s.subject, s.wait, s.source) for s in plan.phases[1].steps] == [
+        ("ConfigMap/shop-config", False, "shop/templates/configmap.yaml"),
+        ("Service/shop-web", False, "shop/templates/service.yaml"),
+        ("Deployment/shop-web", True, "shop/templates/deployment.yaml")]
+
+    plan = plan_operation(failed)
+    assert [p.name for p in plan.phases] == ["pre-upgrade hooks", "resources"]
+    pre = plan.phases[0]
+    assert [(s.subject, s.weight, s.wait) for s in pre.steps] == [
+        ("PersistentVolumeClaim/shop-backup", 0, False), ("Job/shop-backup", 1, True),
+        ("Job/shop-migrate", 5, True)]
+    assert [s.subject for s in pre.waited] == ["Job/shop-backup", "Job/shop-migrate"]
+    ran = [s.hook for s in pre.steps if s.hook]
+    assert [h.last_run.phase for h in ran] == [HookPhase.SUCCEEDED, HookPhase.SUCCEEDED, HookPhase.FAILED]
+    _ran_in_order(ran, failed.last_deployed)
+    [restore] = failed.hooks_for("pre-rollback")
+    assert restore.last_run == HookRun()                  # helm wrote phase "" for a hook that never ran
+
+    plan = plan_operation(rollback)
+    assert [p.name for p in plan.phases] == ["pre-rollback hooks", "resources"]
+    [step] = plan.phases[0].steps
+    assert (step.subject, step.wait, step.hook.last_run.phase) == (  # type: ignore[union-attr]
+        "Job/shop-restore", True, HookPhase.SUCCEEDED)
+    _ran_in_order([step.hook], rollback.last_deployed)   # type: ignore[list-item]
+    # a rollback copies the target's hooks, last runs included: the migration's run is revision 1's
+    [old_migrate] = rollback.hooks_for("pre-install")
+    assert old_migrate.last_run == migrate.hook.last_run
+    assert old_migrate.last_run.completed_at < rollback.last_deployed  # type: ignore[operator]
+    assert plan_operation(rollback, no_hooks=True).phases == (plan.phases[1],)
+    assert latest_revision(secrets, "shop") == 3
+    assert pick_release(secrets, name="shop") == rollback
+
+
+def test_captured_shop_upgrade_runs_backup_then_migration() -> None:
+    [rel] = [decode_release_secret(s) for s in _captured("shop_upgrade")]
+    assert (rel.revision, rel.status, rel.description) == (2, ReleaseStatus.DEPLOYED, "Upgrade complete")
+    web = next(r for r in rel.resources if r["kind"] == "Deployment")
+    [container] = web["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "ghcr.io/helmbot-example/shop-web:1.1.0"
+    assert web["metadata"]["namespace"] == "shop-upgrade"
+    plan = plan_operation(rel)
+    assert (plan.operation, [p.name for p in plan.phases]) == (
+        Operation.UPGRADE, ["pre-upgrade hooks", "resources"])
+    hooks = [s.hook for s in plan.phases[0].steps if s.hook]
+    assert [(h.kind, h.name, h.last_run.phase) for h in hooks] == [
+        ("PersistentVolumeClaim", "shop-backup", HookPhase.SUCCEEDED),
+        ("Job", "shop-backup", HookPhase.SUCCEEDED), ("Job", "shop-migrate", HookPhase.SUCCEEDED)]
+    _ran_in_order(hooks, rel.last_deployed)
+    pvc = hooks[0].manifest
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert pvc["metadata"]["namespace"] == "shop-upgrade"
+
+
+def test_captured_fixtures_hold_no_secrets_and_values_are_not_carried() -> None:
+    for name in ("plain", "shop", "shop_upgrade"):
+        for s in _captured(name):
+            raw = _raw(s)
+            rel = decode_release_secret(s)
+            assert set(raw.get("config") or {}) <= {"image", "web", "migration"}
+            kinds = {o["kind"] for o in rel.resources} | {h.kind for h in rel.hooks}
+            assert "Secret" not in kinds and rel.manifest_problems == ()
+            assert raw["chart"]["values"] and not hasattr(rel, "config") and not hasattr(rel, "values")
 
 
 def test_captured_payload_is_helm_base64_of_gzip() -> None:
