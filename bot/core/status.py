@@ -77,7 +77,7 @@ class Assessment:
 class Policy:
     """Grace periods for causes an operator may still fix; tests and the demo shorten them.
 
-    `tracking_started`: events first seen before it are ignored (a previous release's FailedMount must not
+    `tracking_started`: events last seen before it are ignored (a previous release's FailedMount must not
     fail this one); events created before the object itself are always ignored.
     """
 
@@ -250,11 +250,23 @@ def event_first_seen(event: Mapping[str, Any]) -> datetime | None:
     )
 
 
+def event_last_seen(event: Mapping[str, Any]) -> datetime | None:
+    """The latest occurrence of an aggregated event (count bumps lastTimestamp / series.lastObservedTime)."""
+    series = event.get("series")
+    return (
+        parse_time(series.get("lastObservedTime") if isinstance(series, Mapping) else None)
+        or parse_time(event.get("lastTimestamp"))
+        or parse_time(event.get("deprecatedLastTimestamp"))
+        or event_first_seen(event)
+    )
+
+
 def events_for(
     obj: Mapping[str, Any], related: Iterable[Mapping[str, Any]], policy: Policy
 ) -> list[Mapping[str, Any]]:
     """Events about `obj`, oldest first; events from before the object (a previous object with the same
-    name, a previous release) or before `policy.tracking_started` are left out."""
+    name, a previous release) or that last occurred before `policy.tracking_started` are left out: a
+    recurring event (FailedMount retries) that began just before tracking started still counts."""
     created = parse_time(meta(obj).get("creationTimestamp"))
     uid = meta(obj).get("uid")
     found: list[tuple[datetime, Mapping[str, Any]]] = []
@@ -271,7 +283,8 @@ def events_for(
             continue
         if created is not None and first < created:
             continue
-        if policy.tracking_started is not None and first < policy.tracking_started:
+        last = event_last_seen(event) or first
+        if policy.tracking_started is not None and last < policy.tracking_started:
             continue
         found.append((first, event))
     found.sort(key=lambda pair: pair[0])

@@ -401,6 +401,14 @@ def test_events_before_tracking_started_are_ignored() -> None:
     assert assess(p, related=(ev,), now=at(400), policy=Policy()).state is State.FAILED
 
 
+def test_a_recurring_event_that_began_before_tracking_started_counts() -> None:
+    """kubelet retries the mount and bumps the aggregated event: it is about now, not the past."""
+    p = pod("web-1", containers=CREATING)
+    ev = failed_mount(p, 10, last=at(30), count=5)
+    policy = Policy(tracking_started=at(20))
+    assert assess(p, related=(ev,), now=at(400), policy=policy).state is State.FAILED
+
+
 def test_events_about_another_pod_or_namespace_are_ignored() -> None:
     p = pod("web-1", containers=CREATING)
     other = pod("web-2", containers=CREATING)

@@ -14,31 +14,9 @@ from typing import Any
 
 import pytest
 
-import bot.sim
+from tests.e2e.support import REPO, SHOP, install, watch
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-SHOP = str(Path(bot.sim.__file__).parent / "charts" / "shop")
-TOKEN = "helmbot-sim-token"
-
-
-def watch(sim: Any, namespace: str, *args: str, release: str = "shop", timeout: float = 60,
-          kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "bot", "watch", release, "--namespace", namespace,
-           "--kubeconfig", str(kubeconfig or sim.kubeconfig), "--config-error-grace", "2s", *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(sim.home)})
-    assert TOKEN not in proc.stdout + proc.stderr, "the kubeconfig token must never be printed"
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
-
-
-def install(sim: Any, namespace: str, *values: str) -> None:
-    sets = [a for v in values for a in ("--set", v)]
-    sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=2", *sets, "--wait",
-             "--timeout", "60s")
-
 
 def test_successful_install(sim: Any, namespace: str) -> None:
     helm = sim.popen("helm", "install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=2")
