@@ -21,10 +21,16 @@ def event_line(event: TrackEvent) -> str:
     parts = [timestamp(event)]
     if event.phase:
         parts.append(f"[{event.phase}]")
-    if event.subject and event.subject not in event.message:
+    if event.subject and not _names(event.subject, event.message):
         parts.append(f"{event.subject}:")
     parts.append(event.message)
     return " ".join(parts)
+
+
+def _names(subject: str, message: str) -> bool:
+    """The message already names its subject ("Job/x ..." or "x: ..."): do not prefix it again."""
+    name = subject.rsplit("/", 1)[-1]
+    return subject in message or message.startswith((f"{name}:", f"{name} "))
 
 
 def failure_lines(failure: Mapping[str, Any], *, indent: str = "  ") -> list[str]:
