@@ -21,6 +21,7 @@ from rich.text import Text
 from bot.cli.render_text import event_line, failure_lines, verdict_lines
 from bot.core.events import EventType, TrackEvent
 from bot.core.summary import TrackSummary
+from bot.core.timeline import render_timeline
 
 _STATE_STYLE = {
     "succeeded": "green", "current": "green", "running": "yellow", "in_progress": "yellow",
@@ -127,4 +128,7 @@ class LiveRenderer:
             summary, recent = self._summary, list(self._recent)
         if summary is not None:
             self.console.print(render_summary(summary, recent, datetime.now(UTC)))
+            picture = render_timeline(summary, width=max(20, min(60, self.console.width - 50)))
+            if picture:
+                self.console.print(Text("\n".join(picture)))
             self._summary = None

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from bot.core.events import EventType, Outcome, TrackEvent
+from bot.core.summary import TrackSummary
+from bot.core.timeline import render_timeline
 
 LOG_LINES_SHOWN = 10
 
@@ -89,10 +91,12 @@ class TextRenderer:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self._summary: TrackSummary | None = None
 
     def event(self, event: TrackEvent) -> None:
         if event.type is EventType.VERDICT:
-            self._write(verdict_lines(event))
+            picture = render_timeline(self._summary, now=event.at) if self._summary else []
+            self._write([*picture, *verdict_lines(event)])
             return
         # A FAILURE stays one line here: the verdict right after it carries the full diagnosis.
         lines = [event_line(event)]
@@ -100,8 +104,9 @@ class TextRenderer:
             lines.extend(f"    | {line}" for line in _lines(event.data.get("lines"))[-LOG_LINES_SHOWN:])
         self._write(lines)
 
-    def summary(self, summary: object) -> None:
-        """Plain output is a log, not a dashboard: summaries are not repeated."""
+    def summary(self, summary: TrackSummary) -> None:
+        """Plain output is a log, not a dashboard: summaries are kept for the closing timeline only."""
+        self._summary = summary
 
     def close(self) -> None:
         self.out.flush()
