@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -39,6 +39,29 @@ def _state(state: str) -> Text:
     return Text(f"{_STATE_MARK.get(state, '·')} {state.replace('_', ' ')}", style=_STATE_STYLE.get(state, ""))
 
 
+def _name_width(names: Iterable[str]) -> int:
+    return min(36, max((len(n) for n in names), default=8))
+
+
+def _bar(ready: int | None, desired: int | None, width: int = 10) -> Text:
+    if not desired:
+        return Text("")
+    done = min(ready or 0, desired)
+    filled = round(width * done / desired)
+    return Text.assemble(("━" * filled, "green"), ("━" * (width - filled), "grey37"), f" {done}/{desired}")
+
+
+def _table(*columns: tuple[str, int | None]) -> Table:
+    """Fixed-width leading columns; the last one (reason, log line) takes what is left and is cut with …."""
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold", expand=False)
+    for header, width in columns:
+        if width is None:
+            table.add_column(header, overflow="ellipsis", no_wrap=True, ratio=1)
+        else:
+            table.add_column(header, overflow="ellipsis", no_wrap=True, min_width=width, max_width=width)
+    return table
+
+
 def render_summary(summary: TrackSummary | None, recent: list[str], now: datetime) -> RenderableType:
     if summary is None:
         return Text("connecting to the Kubernetes API…", style="dim")
@@ -59,23 +82,17 @@ def render_summary(summary: TrackSummary | None, recent: list[str], now: datetim
             line.append(f"{mark} {phase.name}", style=_STATE_STYLE.get(phase.state, ""))
         parts.append(line)
     if summary.jobs:
-        jobs = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        for col in ("job", "phase", "state", "attempts", "last log line"):
-            jobs.add_column(col, overflow="ellipsis", no_wrap=True)
+        jobs = _table(("job", _name_width(f"{j.kind}/{j.name}" for j in summary.jobs)), ("state", 14),
+                      ("tries", 5), ("last log line", None))
         for job in summary.jobs:
-            jobs.add_row(f"{job.kind}/{job.name}", job.phase, _state(job.state),
+            jobs.add_row(f"{job.kind}/{job.name}", _state(job.state),
                          "" if job.attempts is None else str(job.attempts), job.last_log_line or "")
         parts.append(jobs)
     if summary.workloads:
-        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        for col in ("workload", "ready", "", "state", "reason"):
-            table.add_column(col, overflow="ellipsis", no_wrap=True)
+        table = _table(("workload", _name_width(f"{w.kind}/{w.name}" for w in summary.workloads)),
+                       ("new pods ready", 16), ("state", 14), ("reason", None))
         for w in summary.workloads:
-            desired = w.desired or 0
-            bar: RenderableType = (ProgressBar(total=desired, completed=min(w.ready or 0, desired), width=20)
-                                   if desired else Text(""))
-            counts = f"{w.ready or 0}/{desired}" if w.desired is not None else ""
-            table.add_row(f"{w.kind}/{w.name}", counts, bar, _state(w.state), w.reason)
+            table.add_row(f"{w.kind}/{w.name}", _bar(w.ready, w.desired), _state(w.state), w.reason)
         parts.append(table)
     for gated in summary.gated:
         on = f" waiting on {gated.job}" if gated.job else " gated in Init"
