@@ -4,10 +4,14 @@ Pure state machine: the adapter lists the namespace (and reads the release Secre
 asked for), calls `observe(view, now)`, and gets back only the events that are new. Rules
 (../shared/docs/rollout-status.md §4/§5):
 
-- what belongs to the release: manifest resources by kind/name, their pods through `assess()`, hook Jobs and
-  Pods by name from the release's hooks, a Job's pods through the job-name labels;
+- phases run in Helm's order: pre-hooks one after another (by weight), then the release resources once
+  every pre-hook succeeded (or Helm visibly went on: the release is deployed, a resource was changed to the
+  new manifest, a later hook started), then post-hooks once the resources are applied;
+- what belongs to this operation: hook objects that are this run's (bot.core.hook_runs: Helm's hook
+  record, creation order, uid), release resources whose live object is the tracked revision's
+  (bot.core.manifest_match); anything else is the previous revision's and is neither progress nor failure;
 - a failure is reported when it is visible (after `assess()`'s grace), not at a timeout, naming the object,
-  container, exit code and the last log lines (the verdict waits at most one more observe for them);
+  container, exit code and the log lines that cover it (bot.core.tracker_logs: a short bounded wait);
 - hook delete policies and TTLs erase evidence: a Job that vanished after Complete was seen succeeded; one
   that vanished unseen is judged from the release's hook `last_run`, else it is unknown (never success);
 - success needs the release present and `deployed`, every waited resource current *in this view*, and every
@@ -16,14 +20,21 @@ asked for), calls `observe(view, now)`, and gets back only the events that are n
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any
 
 from bot.core.durations import format_duration as format_age
-from bot.core.events import EventType, Outcome, TrackEvent, json_safe, parse_time, to_utc
+from bot.core.events import EventType, Outcome, TrackEvent, parse_time, to_utc
+from bot.core.hook_runs import (
+    belongs_to_operation,
+    hook_key,
+    record_outcome,
+    records_of,
+    started_in_operation,
+)
+from bot.core.manifest_match import matches_manifest
 from bot.core.planning import Plan, detect_operation, plan_operation
 from bot.core.releases import HookPhase, Release, ReleaseStatus
 from bot.core.status import DEFAULT_POLICY, Assessment, Failure, Policy, State, assess, plural
@@ -38,46 +49,49 @@ from bot.core.summary import (
     VerdictSummary,
     WorkloadSummary,
 )
+from bot.core.tracker_logs import (
+    FAILURE_TAIL,
+    LOG_KEEP,
+    NO_LOG_REASONS,
+    failed_job_container,
+    failure_log_ready,
+    log_key,
+    new_lines,
+    plan_log_requests,
+    pod_runs_step,
+)
+from bot.core.tracker_state import (
+    CURRENT,
+    DONE_STATES,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    UNKNOWN,
+    UNOBSERVED,
+    FailureRecord,
+    Gated,
+    LogRequest,
+    Phase,
+    Point,
+    Step,
+    TrackerState,
+    WarningNote,
+    dump_state,
+    load_state,
+    policy_from_dict,
+    policy_to_dict,
+)
+from bot.core.tracker_text import failure_data, failure_line, progress_line, ready_line, step_data
 
 __all__ = ["ClusterView", "LogRequest", "ReleaseTracker", "TrackSummary"]
 
-STATE_VERSION = 1
-STREAM_TAIL = 100  # lines asked for per running hook/migration container
-FAILURE_TAIL = 20  # lines asked for a failing container, and kept in its failure
-LOG_KEEP = 200  # lines remembered per container (new-line detection, tails after deletion)
 NEARING_FRACTION = 0.8  # warn once when a hook has used this much of helm's --timeout
-STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's, for "created before this operation"
+PRE_HOOKS, RESOURCES, POST_HOOKS = "pre_hooks", "resources", "post_hooks"
 
-# step states
-PENDING, IN_PROGRESS, CURRENT, SUCCEEDED, FAILED, UNKNOWN, UNOBSERVED = (
-    "pending",
-    "in_progress",
-    "current",
-    "succeeded",
-    "failed",
-    "unknown",
-    "unobserved",
-)
-_DONE = frozenset({CURRENT, SUCCEEDED, UNOBSERVED})
-# phase states
-RUNNING, SKIPPED = "running", "skipped"
-
-_JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
-# Causes whose container never ran: no log to fetch.
-_NO_LOG_REASONS = frozenset(
-    {
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "ErrImageNeverPull",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "Unschedulable",
-        "FailedScheduling",
-        "FailedMount",
-        "FailedAttachVolume",
-    }
-)
+StepEvents = list[tuple[Step, EventType, str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -93,150 +107,6 @@ class ClusterView:
 
     def of(self, kind: str) -> Sequence[Mapping[str, Any]]:
         return self.objects.get(kind) or ()
-
-
-@dataclass(frozen=True)
-class LogRequest:
-    pod: str
-    container: str
-    previous: bool = False  # the last terminated instance (crash loops)
-    tail_lines: int = STREAM_TAIL
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# internal, JSON-serialisable state
-
-
-@dataclass
-class _Point:
-    at: datetime
-    state: str
-    ready: int | None = None
-    desired: int | None = None
-
-
-@dataclass
-class _Step:
-    phase: int
-    kind: str
-    name: str
-    wait: bool
-    hook: bool
-    weight: int = 0
-    state: str = PENDING
-    reason: str = ""
-    ready: int | None = None
-    desired: int | None = None
-    uid: str | None = None
-    present: bool = False
-    first_seen: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    terminal_seen: bool = False  # Complete/Failed (Succeeded/Failed pod) seen on the object itself
-    from_last_run: bool = False  # judged from the release's hook record
-    attempts: int | None = None
-    backoff_limit: int | None = None
-    last_log_line: str | None = None
-    final_logs_asked: bool = False
-    progress_emitted: list[Any] | None = None
-    ready_emitted: bool = False
-    nearing_emitted: bool = False
-    warnings_emitted: list[str] = field(default_factory=list)
-    gated_emitted: list[Any] | None = None
-    points: list[_Point] = field(default_factory=list)
-
-    @property
-    def subject(self) -> str:
-        return f"{self.kind}/{self.name}"
-
-    @property
-    def job_like(self) -> bool:
-        """Run-to-completion steps: Jobs, and Pods used as hooks."""
-        return self.kind == "Job" or (self.hook and self.kind == "Pod")
-
-
-@dataclass
-class _Phase:
-    kind: str
-    name: str
-    state: str = PENDING
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-
-
-@dataclass
-class _Failure:
-    key: str
-    subject: str
-    phase: str | None
-    kind: str
-    name: str
-    reason: str
-    message: str
-    first_seen: datetime
-    pod: str | None = None
-    container: str | None = None
-    init_container: bool = False
-    exit_code: int | None = None
-    restarts: int | None = None
-    previous: bool = False
-    needs_logs: bool = False
-    log_tail: list[str] = field(default_factory=list)
-    waited: int = 0
-    emitted: bool = False
-
-
-@dataclass
-class _Gated:
-    workload: str
-    job: str | None
-    pods: list[str]
-    since: datetime
-
-
-@dataclass
-class _Warning:
-    subject: str | None
-    message: str
-
-
-@dataclass
-class _State:
-    namespace: str
-    release_name: str
-    revision: int
-    started_at: datetime
-    timeout_seconds: float | None
-    helm_timeout_seconds: float
-    policy: dict[str, Any]
-    started: bool = False
-    operation: str | None = None
-    chart: str | None = None
-    app_version: str | None = None
-    release_status: str | None = None
-    release_description: str | None = None
-    release_failed: bool = False
-    last_deployed: datetime | None = None
-    hook_runs: dict[str, str] = field(default_factory=dict)  # hook name -> last_run phase, as last seen
-    phases: list[_Phase] = field(default_factory=list)
-    steps: list[_Step] = field(default_factory=list)
-    failures: list[_Failure] = field(default_factory=list)
-    warnings: list[_Warning] = field(default_factory=list)
-    gated: list[_Gated] = field(default_factory=list)
-    logs: dict[str, list[str]] = field(default_factory=dict)  # "pod/container" -> last lines
-    pod_jobs: dict[str, str] = field(default_factory=dict)  # pod -> subject of the Job step it runs
-    kinds_listed: list[str] = field(default_factory=list)  # kinds the adapter has ever listed
-    log_requests: list[LogRequest] = field(default_factory=list)
-    observes: int = 0
-    last_observed: datetime | None = None
-    first_failure_observe: int | None = None
-    verdict: dict[str, Any] | None = None
-
-
-# ---------------------------------------------------------------------------------------------------------
 
 
 class ReleaseTracker:
@@ -262,18 +132,23 @@ class ReleaseTracker:
         started_at = to_utc(started_at)
         if policy.tracking_started is None:
             policy = replace(policy, tracking_started=started_at)
-        self._s = _State(
+        state = TrackerState(
             namespace=namespace,
             release_name=release_name,
             revision=revision,
             started_at=started_at,
             timeout_seconds=timeout.total_seconds() if timeout is not None else None,
             helm_timeout_seconds=helm_timeout.total_seconds(),
-            policy=_policy_to_dict(policy),
+            policy=policy_to_dict(policy),
         )
+        self._init(state, policy)
+
+    def _init(self, state: TrackerState, policy: Policy) -> None:
+        self._s = state
         self._policy = policy
         self._out: list[TrackEvent] = []
         self._waiting: dict[str, tuple[str, ...]] = {}
+        self._manifests: dict[str, Mapping[str, Any]] = {}  # subject -> the tracked revision's manifest
 
     # --- public API --------------------------------------------------------------------------------------
 
@@ -307,15 +182,22 @@ class ReleaseTracker:
                 return self._out
             self._start(release, now)
 
-        step_events: list[tuple[_Step, EventType, str, dict[str, Any]]] = []
+        step_events: StepEvents = []
         related = self._related(view)
         self._waiting = {}
-        for step in s.steps:
-            self._observe_step(step, view, release, related, now, step_events)
+        self._check_applied(view)
+        for index, phase in enumerate(s.phases):
+            if phase.state == SKIPPED:
+                continue
+            if phase.state == PENDING:
+                if not self._may_start(index, view):
+                    break  # Helm runs phases in order: nothing later has started either
+                self._phase_started(phase, now)
+            for step in s.steps_of(index):
+                self._observe_step(step, view, related, now, step_events)
         for step in s.steps:  # after every step, so a gating Job's own state is this view's
             if step.subject in self._waiting:
                 self._note_gated(step, self._waiting[step.subject], view, now, step_events)
-        self._start_phases(now)
         for step, etype, message, data in step_events:
             self._emit(etype, now, message, step=step, data=data)
         self._collect_logs(view, now)
@@ -324,7 +206,7 @@ class ReleaseTracker:
         self._finish_phases(now)
         self._emit_failures(view, now)
         self._decide(release, now)
-        s.log_requests = [] if s.verdict else self._plan_log_requests(view)
+        s.log_requests = [] if s.verdict else plan_log_requests(s.steps, s.failures, view.of("Pod"))
         return self._out
 
     def log_requests(self) -> list[LogRequest]:
@@ -339,7 +221,7 @@ class ReleaseTracker:
         for step in s.steps:
             phase = phase_names[step.phase] if step.phase < len(phase_names) else ""
             if step.job_like:
-                end = step.finished_at or (None if step.state in (FAILED, *_DONE) else now)
+                end = step.finished_at or (None if step.state in (FAILED, *DONE_STATES) else now)
                 duration = (end - step.started_at).total_seconds() if step.started_at and end else None
                 jobs.append(
                     JobSummary(
@@ -358,14 +240,7 @@ class ReleaseTracker:
                 )
             elif step.wait:
                 workloads.append(
-                    WorkloadSummary(
-                        kind=step.kind,
-                        name=step.name,
-                        state=step.state,
-                        reason=step.reason,
-                        ready=step.ready,
-                        desired=step.desired,
-                    )
+                    WorkloadSummary(step.kind, step.name, step.state, step.reason, step.ready, step.desired)
                 )
             if step.wait or step.job_like:
                 timeline.append(
@@ -373,7 +248,7 @@ class ReleaseTracker:
                         subject=step.subject,
                         phase=phase,
                         first_seen=step.first_seen,
-                        done_at=step.finished_at if step.state in _DONE else None,
+                        done_at=step.finished_at if step.state in DONE_STATES else None,
                         failed_at=step.finished_at if step.state == FAILED else None,
                         points=tuple(TimelinePoint(p.at, p.state, p.ready, p.desired) for p in step.points),
                     )
@@ -403,28 +278,19 @@ class ReleaseTracker:
             jobs=tuple(jobs),
             gated=tuple(GatedPods(g.workload, g.job, tuple(g.pods), g.since) for g in s.gated),
             warnings=tuple(f"{w.subject}: {w.message}" if w.subject else w.message for w in s.warnings),
-            failures=tuple(_failure_line(f) for f in s.failures if f.emitted),
+            failures=tuple(failure_line(f) for f in s.failures if f.emitted),
             timeline=tuple(timeline),
             verdict=verdict,
         )
 
     def to_state(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, "tracker": json_safe(asdict(self._s))}
+        return dump_state(self._s)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ReleaseTracker:
-        if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
-            found = state.get("version") if isinstance(state, Mapping) else type(state).__name__
-            raise ValueError(f"unsupported tracker state version {found!r} (expected {STATE_VERSION})")
-        try:
-            s = _load(_State, state["tracker"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"tracker state is malformed: {exc}") from exc
+        s = load_state(state)
         tracker = cls.__new__(cls)
-        tracker._s = s
-        tracker._policy = _policy_from_dict(s.policy)
-        tracker._out = []
-        tracker._waiting = {}
+        tracker._init(s, policy_from_dict(s.policy))
         return tracker
 
     # --- release ---------------------------------------------------------------------------------------
@@ -444,7 +310,13 @@ class ReleaseTracker:
         s.chart = f"{release.chart_name}-{release.chart_version}" if release.chart_name else None
         s.app_version = release.app_version or None
         s.last_deployed = release.last_deployed
-        s.hook_runs = {h.name: h.last_run.phase.value for h in release.hooks}
+        s.hook_records = records_of(release)
+        self._manifests = {
+            f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}": obj for obj in release.resources
+        }
+
+    def _deployed(self) -> bool:
+        return self._s.release_status == ReleaseStatus.DEPLOYED.value
 
     def _start(self, release: Release, now: datetime) -> None:
         s = self._s
@@ -459,11 +331,10 @@ class ReleaseTracker:
                 "kind": p.kind,
                 "steps": [
                     {"kind": st.kind, "name": st.name, "weight": st.weight, "wait": st.wait, "hook": st.hook}
-                    for st in s.steps
-                    if s.phases[st.phase] is p
+                    for st in s.steps_of(index)
                 ],
             }
-            for p in s.phases
+            for index, p in enumerate(s.phases)
         ]
         outline = (
             " → ".join(f"{p['name']} ({len(p['steps'])})" for p in plan_data if p["steps"])
@@ -484,12 +355,108 @@ class ReleaseTracker:
                 "plan": plan_data,
             },
         )
-        for phase in s.phases:
-            if not any(st.phase == s.phases.index(phase) for st in s.steps):
+        for index, phase in enumerate(s.phases):
+            if not s.steps_of(index):
                 phase.state = SKIPPED
         first = next((p for p in s.phases if p.state == PENDING), None)
         if first is not None:
             self._phase_started(first, now)
+
+    # --- phase order ----------------------------------------------------------------------------------
+
+    def _previous_phase(self, index: int) -> int | None:
+        earlier = [i for i in range(index) if self._s.phases[i].state != SKIPPED]
+        return earlier[-1] if earlier else None
+
+    def _may_start(self, index: int, view: ClusterView) -> bool:
+        """A phase starts once Helm is done with the one before (as far as the cluster shows)."""
+        s = self._s
+        before = self._previous_phase(index)
+        if before is None:
+            return True
+        previous = s.phases[before]
+        if previous.state in (PENDING, FAILED):
+            return False
+        if previous.state == SUCCEEDED or self._deployed():
+            return True
+        if self._later_hook_started(before, view):
+            return True
+        steps = [st for st in s.steps_of(before) if st.wait]
+        if previous.kind == RESOURCES:
+            return False  # post-hooks: only a post-hook of this operation shows Helm got there
+        if all(st.done() for st in steps):
+            return True
+        # Helm applies release resources only after every pre-hook succeeded.
+        return any(
+            st.applied_by == "changed" or (s.operation == "install" and st.applied)
+            for st in s.steps
+            if s.phases[st.phase].kind == RESOURCES
+        )
+
+    def _later_hook_started(self, index: int, view: ClusterView) -> bool:
+        """A hook of a later phase started in this operation: Helm is past phase `index`."""
+        s = self._s
+        for step in s.steps:
+            if step.phase <= index or not step.hook:
+                continue
+            if started_in_operation(s.hook_records.get(hook_key(step.kind, step.name)), s.last_deployed):
+                return True
+            if self._phase_kind(index) == RESOURCES and not self._resources_applied(index):
+                continue  # without Helm's record, a post-hook object counts only after the apply
+            if step.kind in view.objects and self._this_run(step, view) is not None:
+                return True
+        return False
+
+    def _resources_applied(self, index: int) -> bool:
+        waited = [st for st in self._s.steps_of(index) if st.wait and st.state != UNOBSERVED]
+        return bool(waited) and all(st.applied for st in waited)
+
+    def _phase_kind(self, index: int) -> str:
+        return self._s.phases[index].kind
+
+    def _phase_started(self, phase: Phase, now: datetime) -> None:
+        phase.state, phase.started_at = RUNNING, now
+        self._emit(
+            EventType.PHASE_STARTED, now, f"{phase.name} started", phase=phase.name, data={"kind": phase.kind}
+        )
+
+    def _finish_phases(self, now: datetime) -> None:
+        s = self._s
+        for i, phase in enumerate(s.phases):
+            if phase.state != RUNNING:
+                continue
+            steps = s.steps_of(i)
+            waited = [st for st in steps if st.wait]
+            if any(st.state == FAILED for st in steps):
+                state = FAILED
+            elif all(st.done() for st in waited) and (waited or self._nothing_left(i)):
+                state = SUCCEEDED
+            else:
+                continue
+            phase.state, phase.finished_at = state, now
+            self._emit(
+                EventType.PHASE_FINISHED,
+                now,
+                f"{phase.name} {state}",
+                phase=phase.name,
+                data={
+                    "kind": phase.kind,
+                    "state": state,
+                    "duration_seconds": (now - phase.started_at).total_seconds()
+                    if phase.started_at
+                    else None,
+                },
+            )
+
+    def _nothing_left(self, index: int) -> bool:
+        """A phase with nothing to wait on is over once Helm has moved past it."""
+        s = self._s
+        if s.phases[index].kind != RESOURCES:
+            return True
+        if s.release_status and not ReleaseStatus(s.release_status).pending:
+            return True
+        later = [st for st in s.steps if st.phase > index]
+        return any(st.first_seen for st in later) or any(st.present for st in s.steps_of(index))
 
     # --- per step --------------------------------------------------------------------------------------
 
@@ -502,50 +469,110 @@ class ReleaseTracker:
             *view.of("StorageClass"),
         ]
 
-    def _find(self, view: ClusterView, step: _Step) -> Mapping[str, Any] | None:
+    def _find(self, view: ClusterView, step: Step) -> Mapping[str, Any] | None:
         for obj in view.of(step.kind):
             md = obj.get("metadata") or {}
             if md.get("name") == step.name and md.get("namespace", self._s.namespace) == self._s.namespace:
                 return obj
         return None
 
-    def _stale(self, obj: Mapping[str, Any], step: _Step) -> bool:
-        """A hook object left by a previous run (before-hook-creation deletes it as the new run starts)."""
-        if not step.hook or self._s.last_deployed is None:
-            return False
-        created = parse_k8s_time((obj.get("metadata") or {}).get("creationTimestamp"))
-        return created is not None and created < self._s.last_deployed - STALE_SKEW
+    def _check_applied(self, view: ClusterView) -> None:
+        """Release resources: is the live object the tracked revision's yet? (sticky once it is)"""
+        for step in self._s.steps:
+            if step.hook or step.applied or step.kind not in view.objects:
+                continue
+            obj = self._find(view, step)
+            manifest = self._manifests.get(step.subject)
+            if self._deployed():
+                step.applied, step.applied_by = True, "deployed"
+            elif obj is not None and manifest is not None and matches_manifest(obj, manifest):
+                step.applied, step.applied_by = True, "changed" if step.old_seen else "unchanged"
+            elif obj is None or manifest is not None:
+                step.old_seen = True
+
+    def _this_run(self, step: Step, view: ClusterView) -> Mapping[str, Any] | None:
+        """The hook's object in the view if it is this operation's run (bot.core.hook_runs)."""
+        s = self._s
+        obj = self._find(view, step)
+        if obj is None:
+            return None
+        md = obj.get("metadata") or {}
+        uid = md.get("uid")
+        if uid and uid in step.stale_uids:
+            return None
+        if uid and uid == step.uid:
+            return obj
+        predecessor = next((st.created for st in reversed(self._earlier(step)) if st.created), None)
+        record = s.hook_records.get(hook_key(step.kind, step.name))
+        created = parse_k8s_time(md.get("creationTimestamp"))
+        if not belongs_to_operation(created, record, s.hook_records, s.last_deployed, predecessor):
+            return None
+        return obj
+
+    def _earlier(self, step: Step) -> list[Step]:
+        """The hooks Helm runs before `step` in its phase (plan order: weight, kind, name)."""
+        same = self._s.steps_of(step.phase)
+        return [st for st in same[: next(i for i, st in enumerate(same) if st is step)] if st.hook]
+
+    def _hook_turn(self, step: Step) -> bool:
+        """Hooks of a phase run one at a time: judge a hook once those before it are done."""
+        s = self._s
+        earlier = [st for st in self._earlier(step) if st.wait]
+        if all(st.done() for st in earlier):
+            return True
+        # Helm recorded this hook's start: those before it are over (their records say how).
+        return started_in_operation(s.hook_records.get(hook_key(step.kind, step.name)), s.last_deployed)
 
     def _observe_step(
         self,
-        step: _Step,
+        step: Step,
         view: ClusterView,
-        release: Release | None,
         related: list[Mapping[str, Any]],
         now: datetime,
-        out: list[tuple[_Step, EventType, str, dict[str, Any]]],
+        out: StepEvents,
     ) -> None:
-        s = self._s
-        if step.kind not in s.kinds_listed:
+        if step.kind not in self._s.kinds_listed:
             # The adapter does not list this kind at all (a CRD, a ConfigMap): nothing to wait on.
             if step.state == PENDING:
                 step.state, step.reason = UNOBSERVED, "not watched"
             return
         if step.kind not in view.objects:
             return  # partial view: this kind is unknown right now
-        obj = self._find(view, step)
-        if obj is not None and self._stale(obj, step):
-            obj = None
+        if step.hook:
+            if not self._hook_turn(step):
+                return
+            obj = self._this_run(step, view)
+        else:
+            obj = self._find(view, step)
+            if obj is not None and not step.applied:
+                step.present = False
+                step.reason = f"not applied yet (the live object is not revision {self._s.revision}'s)"
+                return
         if obj is None:
             step.present = False
             if step.job_like:
                 self._judge_vanished(step, now, out)
             return
-        uid = (obj.get("metadata") or {}).get("uid")
+        self._judge(step, obj, view, related, now, out)
+
+    def _judge(
+        self,
+        step: Step,
+        obj: Mapping[str, Any],
+        view: ClusterView,
+        related: list[Mapping[str, Any]],
+        now: datetime,
+        out: StepEvents,
+    ) -> None:
+        s = self._s
+        md = obj.get("metadata") or {}
+        uid = md.get("uid")
         if step.uid and uid and uid != step.uid and step.job_like:
             # Recreated (before-hook-creation): the object seen before was another run's.
-            step.terminal_seen, step.attempts, step.started_at = False, None, None
+            step.stale_uids.append(step.uid)
+            step.forget_run()
         step.uid = uid or step.uid
+        step.created = step.created or parse_k8s_time(md.get("creationTimestamp"))
         step.present = True
         if step.first_seen is None:
             step.first_seen = now
@@ -564,13 +591,13 @@ class ReleaseTracker:
         for warning in assessment.warnings:
             if warning not in step.warnings_emitted:
                 step.warnings_emitted.append(warning)
-                s.warnings.append(_Warning(step.subject, warning))
+                s.warnings.append(WarningNote(step.subject, warning))
                 out.append((step, EventType.WARNING, f"{step.subject}: {warning}", {"warning": warning}))
         if state == FAILED:
             self._record_failures(step, assessment, view, now)
         self._waiting[step.subject] = assessment.waiting
 
-    def _note_job(self, step: _Step, job: Mapping[str, Any]) -> None:
+    def _note_job(self, step: Step, job: Mapping[str, Any]) -> None:
         status = job.get("status") or {}
         spec = job.get("spec") or {}
         start = parse_k8s_time(status.get("startTime"))
@@ -582,15 +609,16 @@ class ReleaseTracker:
         limit = spec.get("backoffLimit", 6)
         step.backoff_limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
-    def _judge_vanished(
-        self, step: _Step, now: datetime, out: list[tuple[_Step, EventType, str, dict[str, Any]]]
-    ) -> None:
+    def _judge_vanished(self, step: Step, now: datetime, out: StepEvents) -> None:
         """A run-to-completion step absent from the view: keep what was seen, else ask Helm's hook record."""
+        s = self._s
         if step.terminal_seen:
             if step.state == SUCCEEDED and "deleted" not in step.reason and step.first_seen:
                 step.reason = "succeeded, then deleted"
             return
-        run = self._s.hook_runs.get(step.name) if step.hook else None
+        run = None
+        if step.hook:
+            run = record_outcome(s.hook_records.get(hook_key(step.kind, step.name)), s.last_deployed)
         if run == HookPhase.SUCCEEDED.value:
             step.from_last_run = True
             self._set_state(
@@ -611,61 +639,58 @@ class ReleaseTracker:
                 ),
                 now,
             )
-        elif step.first_seen is not None and step.state != UNKNOWN:
+        elif step.first_seen is not None and step.state not in (UNKNOWN, SUCCEEDED):
             self._set_state(step, UNKNOWN, "deleted before any result was seen", None, None, now, out)
         # never seen and no record: still pending
 
     def _set_state(
         self,
-        step: _Step,
+        step: Step,
         state: str,
         reason: str,
         ready: int | None,
         desired: int | None,
         now: datetime,
-        out: list[tuple[_Step, EventType, str, dict[str, Any]]],
+        out: StepEvents,
     ) -> None:
         changed = (state, ready, desired) != (step.state, step.ready, step.desired)
         step.state, step.reason = state, reason
         if ready is not None or desired is not None or not step.job_like:
             step.ready, step.desired = ready, desired
         if changed:
-            step.points.append(_Point(now, state, step.ready, step.desired))
-        if state in _DONE or state == FAILED:
+            step.points.append(Point(now, state, step.ready, step.desired))
+        if state in DONE_STATES or state == FAILED:
             step.finished_at = step.finished_at or now
         else:
             step.finished_at = None
-
-        def emit(etype: EventType, message: str, data: dict[str, Any]) -> None:
-            out.append((step, etype, message, data))
-
         if state in (SUCCEEDED, CURRENT):
             if not step.ready_emitted and step.wait:
                 step.ready_emitted = True
-                emit(EventType.RESOURCE_READY, _ready_line(step), _step_data(step))
+                out.append((step, EventType.RESOURCE_READY, ready_line(step), step_data(step)))
             return
         if state != IN_PROGRESS or not step.wait:
             return
         key = [step.ready, step.desired] if step.desired is not None else [step.attempts, reason]
         if key != step.progress_emitted:
             step.progress_emitted = key
-            emit(EventType.RESOURCE_PROGRESS, _progress_line(step), _step_data(step))
+            out.append((step, EventType.RESOURCE_PROGRESS, progress_line(step), step_data(step)))
 
     # --- failures ----------------------------------------------------------------------------------------
 
-    def _record_failures(self, step: _Step, assessment: Assessment, view: ClusterView, now: datetime) -> None:
+    def _record_failures(self, step: Step, assessment: Assessment, view: ClusterView, now: datetime) -> None:
         failures = assessment.failures or (Failure(step.kind, step.name, "Failed", assessment.reason),)
         for failure in failures:
             self._add_failure(step, failure, now, view)
 
     def _add_failure(
-        self, step: _Step | None, failure: Failure, now: datetime, view: ClusterView | None = None
+        self, step: Step | None, failure: Failure, now: datetime, view: ClusterView | None = None
     ) -> None:
         s = self._s
         pod = failure.name if failure.kind == "Pod" else None
         container, exit_code = failure.container, failure.exit_code
-        if failure.kind == "Job" and container is None and view is not None:
-            pod, container, exit_code = _failed_job_container(view, failure.name) or (None, None, exit_code)
+        if failure.kind == "Job" and container is None and view is not None and step is not None:
+            found = failed_job_container(view.of("Pod"), step)
+            pod, container, exit_code = found or (None, None, exit_code)
         key = f"{failure.kind}/{failure.name}/{container or ''}"
         existing = next((f for f in s.failures if f.key == key), None)
         if existing is not None:
@@ -674,10 +699,15 @@ class ReleaseTracker:
                 existing.restarts = failure.restarts if failure.restarts is not None else existing.restarts
                 existing.exit_code = exit_code if exit_code is not None else existing.exit_code
             return
-        ran = exit_code is not None or bool(failure.restarts) or failure.reason not in _NO_LOG_REASONS
+        ran = exit_code is not None or bool(failure.restarts) or failure.reason not in NO_LOG_REASONS
         previous = bool(failure.restarts) or "CrashLoopBackOff" in failure.reason
+        held: list[str] = []  # what fresh lines are told apart from (bot.core.tracker_logs)
+        if pod and container:
+            held = s.logs.get(log_key(pod, container), [])  # captured before this view
+            if previous:  # a crashed instance's log must come after this view
+                held = list((view.logs.get((pod, container)) if view else None) or ()) or held
         s.failures.append(
-            _Failure(
+            FailureRecord(
                 key=key,
                 subject=step.subject if step else f"{failure.kind}/{failure.name}",
                 phase=s.phases[step.phase].name if step else None,
@@ -693,6 +723,8 @@ class ReleaseTracker:
                 restarts=failure.restarts,
                 previous=previous,
                 needs_logs=bool(pod and container and ran),
+                seen_observe=s.observes,
+                baseline=[str(line) for line in held[-FAILURE_TAIL:]],
             )
         )
         if s.first_failure_observe is None:
@@ -735,32 +767,27 @@ class ReleaseTracker:
         for f in s.failures:
             if f.emitted:
                 continue
-            key = f"{f.pod}/{f.container}"
-            delivered = list(view.logs.get((f.pod, f.container), ())) if f.pod and f.container else []
-            captured = s.logs.get(key, [])
-            if f.needs_logs and not delivered and not (captured and not f.previous) and f.waited < 1:
-                f.waited += 1  # asked for in log_requests(); one more observe at most
-                continue
+            delivered = (
+                [str(x) for x in view.logs.get((f.pod, f.container), ())] if f.pod and f.container else []
+            )
+            if not failure_log_ready(f, delivered, s.observes, now):
+                continue  # asked for in log_requests()
+            captured = s.logs.get(log_key(f.pod, f.container), []) if f.pod and f.container else []
             f.log_tail = (delivered or captured)[-FAILURE_TAIL:]
             f.emitted = True
             self._emit(
                 EventType.FAILURE,
                 now,
-                _failure_line(f),
+                failure_line(f),
                 phase=f.phase,
                 subject=f.subject,
-                data=_failure_data(f),
+                data=failure_data(f),
             )
 
     # --- pods gated in Init ------------------------------------------------------------------------------
 
     def _note_gated(
-        self,
-        step: _Step,
-        waiting: tuple[str, ...],
-        view: ClusterView,
-        now: datetime,
-        out: list[tuple[_Step, EventType, str, dict[str, Any]]],
+        self, step: Step, waiting: tuple[str, ...], view: ClusterView, now: datetime, out: StepEvents
     ) -> None:
         s = self._s
         groups: dict[str | None, list[str]] = {}
@@ -772,34 +799,29 @@ class ReleaseTracker:
         s.gated = [g for g in s.gated if g.workload != step.subject]
         for job, names in groups.items():
             since = previous[job].since if job in previous else now
-            s.gated.append(_Gated(step.subject, job, sorted(names), since))
+            s.gated.append(Gated(step.subject, job, sorted(names), since))
         if key == (step.gated_emitted or []):
             return
         step.gated_emitted = key
         for job, names in sorted(groups.items(), key=lambda kv: kv[0] or ""):
             job_step = self._job_step(job)
-            running = ""
-            if job_step is not None and job_step.started_at is not None:
-                running = f", running {format_age(now - job_step.started_at)}"
+            running_for = (
+                now - job_step.started_at
+                if job_step is not None and job_step.started_at is not None
+                else None
+            )
+            running = f", running {format_age(running_for)}" if running_for is not None else ""
             if job:
                 message = f"{plural(len(names), 'pod')} of {step.name} waiting on {job}{running}"
             else:
                 message = f"{plural(len(names), 'pod')} of {step.name} waiting in Init"
-            out.append(
-                (
-                    step,
-                    EventType.PODS_GATED,
-                    message,
-                    {
-                        "job": job,
-                        "pods": sorted(names),
-                        "count": len(names),
-                        "job_running_seconds": (now - job_step.started_at).total_seconds()
-                        if job_step is not None and job_step.started_at
-                        else None,
-                    },
-                )
-            )
+            data = {
+                "job": job,
+                "pods": sorted(names),
+                "count": len(names),
+                "job_running_seconds": running_for.total_seconds() if running_for is not None else None,
+            }
+            out.append((step, EventType.PODS_GATED, message, data))
 
     def _gating_job(self, pod: Mapping[str, Any] | None) -> str | None:
         """The Job a gated pod waits on: k8s-wait-for style init args, else a running Job of the release."""
@@ -811,29 +833,23 @@ class ReleaseTracker:
         running = [st for st in self._s.steps if st.kind == "Job" and st.state == IN_PROGRESS and st.present]
         return running[0].name if running else None
 
-    def _job_step(self, name: str | None) -> _Step | None:
+    def _job_step(self, name: str | None) -> Step | None:
         return next((st for st in self._s.steps if st.kind == "Job" and st.name == name), None)
 
-    # --- logs ------------------------------------------------------------------------------------------
+    # --- logs and hooks nearing helm's timeout -----------------------------------------------------------
 
     def _collect_logs(self, view: ClusterView, now: datetime) -> None:
         s = self._s
+        runners = [st for st in s.steps if st.job_like and st.uid]
         for pod in view.of("Pod"):
-            md = pod.get("metadata") or {}
-            labels = md.get("labels") or {}
-            job_name = next((labels[k] for k in _JOB_NAME_LABELS if labels.get(k)), None)
-            step = self._job_step(job_name) if job_name else None
-            if step is None:
-                hook_pod = next(
-                    (st for st in s.steps if st.hook and st.kind == "Pod" and st.name == md.get("name")), None
-                )
-                step = hook_pod
-            if step is not None and md.get("name"):
-                s.pod_jobs[str(md["name"])] = step.subject
+            name = (pod.get("metadata") or {}).get("name")
+            step = next((st for st in runners if pod_runs_step(pod, st)), None)
+            if step is not None and name:
+                s.pod_jobs[str(name)] = step.subject
         for (pod_name, container), lines in sorted(view.logs.items()):
-            key = f"{pod_name}/{container}"
+            key = log_key(pod_name, container)
             old = s.logs.get(key, [])
-            new = _new_lines(old, [str(line) for line in lines])
+            new = new_lines(old, [str(line) for line in lines])
             if not new:
                 continue
             s.logs[key] = (old + new)[-LOG_KEEP:]
@@ -848,29 +864,6 @@ class ReleaseTracker:
                 step=owner,
                 data={"pod": pod_name, "container": container, "lines": new},
             )
-
-    def _plan_log_requests(self, view: ClusterView) -> list[LogRequest]:
-        s = self._s
-        requests: dict[tuple[str, str], LogRequest] = {}
-        for pod in view.of("Pod"):
-            name = str((pod.get("metadata") or {}).get("name") or "")
-            step = next((st for st in s.steps if st.subject == s.pod_jobs.get(name)), None)
-            if step is None or not name:
-                continue
-            finished = step.state in (SUCCEEDED, FAILED)
-            if finished and step.final_logs_asked:
-                continue
-            for container in _started_containers(pod):
-                requests[(name, container)] = LogRequest(name, container, False, STREAM_TAIL)
-        for step in s.steps:
-            if step.state in (SUCCEEDED, FAILED) and step.present:
-                step.final_logs_asked = True  # one more fetch after it finished, then stop
-        for f in s.failures:
-            if f.needs_logs and not f.emitted and f.pod and f.container:
-                requests[(f.pod, f.container)] = LogRequest(f.pod, f.container, f.previous, FAILURE_TAIL)
-        return list(requests.values())
-
-    # --- hooks nearing helm's timeout ------------------------------------------------------------------
 
     def _nearing_timeout(self, now: datetime) -> None:
         s = self._s
@@ -894,84 +887,19 @@ class ReleaseTracker:
                 },
             )
 
-    # --- phases ----------------------------------------------------------------------------------------
-
-    def _phase_started(self, phase: _Phase, now: datetime) -> None:
-        phase.state, phase.started_at = RUNNING, now
-        self._emit(
-            EventType.PHASE_STARTED, now, f"{phase.name} started", phase=phase.name, data={"kind": phase.kind}
-        )
-
-    def _steps_of(self, index: int) -> list[_Step]:
-        return [st for st in self._s.steps if st.phase == index]
-
-    def _start_phases(self, now: datetime) -> None:
-        """Start a phase when its predecessors are done or any of its steps shows up (in order, no gaps)."""
-        s = self._s
-        last = -1
-        for i, phase in enumerate(s.phases):
-            if phase.state == SKIPPED:
-                continue
-            before_done = all(p.state in (SUCCEEDED, SKIPPED) for p in s.phases[:i])
-            evidence = any(st.first_seen or st.state not in (PENDING, UNOBSERVED) for st in self._steps_of(i))
-            if before_done or evidence:
-                last = i
-        for phase in s.phases[: last + 1]:
-            if phase.state == PENDING:
-                self._phase_started(phase, now)
-
-    def _finish_phases(self, now: datetime) -> None:
-        s = self._s
-        for i, phase in enumerate(s.phases):
-            if phase.state != RUNNING:
-                continue
-            steps = self._steps_of(i)
-            waited = [st for st in steps if st.wait]
-            if any(st.state == FAILED for st in steps):
-                state = FAILED
-            elif all(_step_done(st) for st in waited) and (waited or self._applied(i)):
-                state = SUCCEEDED
-            else:
-                continue
-            phase.state, phase.finished_at = state, now
-            self._emit(
-                EventType.PHASE_FINISHED,
-                now,
-                f"{phase.name} {state}",
-                phase=phase.name,
-                data={
-                    "kind": phase.kind,
-                    "state": state,
-                    "duration_seconds": (now - phase.started_at).total_seconds()
-                    if phase.started_at
-                    else None,
-                },
-            )
-
-    def _applied(self, index: int) -> bool:
-        """A phase with nothing to wait on is over once Helm has moved past it."""
-        s = self._s
-        if s.phases[index].kind != "resources":
-            return True
-        if s.release_status and not ReleaseStatus(s.release_status).pending:
-            return True
-        later = [st for st in s.steps if st.phase > index]
-        return any(st.first_seen for st in later) or any(st.present for st in self._steps_of(index))
-
     # --- verdict ---------------------------------------------------------------------------------------
 
     def _all_done(self) -> bool:
-        return all(_step_done(st) for st in self._s.steps if st.wait)
+        return all(st.done() for st in self._s.steps if st.wait)
 
     def _decide(self, release: Release | None, now: datetime) -> None:
         s = self._s
         failures = [f for f in s.failures if f.emitted]
         if failures and all(f.emitted for f in s.failures):
-            first = failures[0]
-            self._verdict(Outcome.FAILED, now, _failure_line(first), failures)
+            self._verdict(Outcome.FAILED, now, failure_line(failures[0]), failures)
             return
         if s.failures:
-            return  # a failure waits (one observe at most) for its log tail
+            return  # a failure waits (briefly) for the log lines that cover it
         if release is not None and release.status is ReleaseStatus.DEPLOYED and self._all_done():
             self._verdict(
                 Outcome.SUCCEEDED,
@@ -985,9 +913,7 @@ class ReleaseTracker:
 
     def _in_progress(self) -> list[str]:
         s = self._s
-        still = [
-            f"{st.subject} ({st.reason or st.state})" for st in s.steps if st.wait and not _step_done(st)
-        ]
+        still = [f"{st.subject} ({st.reason or st.state})" for st in s.steps if st.wait and not st.done()]
         if s.release_status and s.release_status != ReleaseStatus.DEPLOYED.value:
             still.append(f"release status {s.release_status}")
         return still
@@ -1005,7 +931,7 @@ class ReleaseTracker:
         outcome: Outcome,
         now: datetime,
         reason: str,
-        failures: list[_Failure],
+        failures: list[FailureRecord],
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         s = self._s
@@ -1017,14 +943,12 @@ class ReleaseTracker:
         data = {
             "outcome": outcome.value,
             "reason": reason,
-            "failures": [_failure_data(f) for f in failures],
+            "failures": [failure_data(f) for f in failures],
             "duration_seconds": (now - s.started_at).total_seconds(),
             **(extra or {}),
         }
         event = self._emit(EventType.VERDICT, now, message, data=data)
         s.verdict = event.to_dict()
-
-    # --- emitting ----------------------------------------------------------------------------------------
 
     def _emit(
         self,
@@ -1032,7 +956,7 @@ class ReleaseTracker:
         now: datetime,
         message: str,
         *,
-        step: _Step | None = None,
+        step: Step | None = None,
         phase: str | None = None,
         subject: str | None = None,
         data: Mapping[str, Any] | None = None,
@@ -1057,25 +981,17 @@ class ReleaseTracker:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# helpers
 
 
-def _step_done(step: _Step) -> bool:
-    if step.state not in _DONE:
-        return False
-    # Present in this view, or finished evidence that survives the object's deletion.
-    return step.present or step.state == UNOBSERVED or step.terminal_seen or step.from_last_run
-
-
-def _from_plan(plan: Plan) -> tuple[list[_Phase], list[_Step]]:
-    phases: list[_Phase] = []
-    steps: list[_Step] = []
+def _from_plan(plan: Plan) -> tuple[list[Phase], list[Step]]:
+    phases: list[Phase] = []
+    steps: list[Step] = []
     for index, phase in enumerate(plan.phases):
         kind = getattr(phase.kind, "value", phase.kind)
-        phases.append(_Phase(kind=str(kind).lower().replace("-", "_"), name=phase.name))
+        phases.append(Phase(kind=str(kind).lower().replace("-", "_"), name=phase.name))
         for step in phase.steps:
             steps.append(
-                _Step(
+                Step(
                     phase=index,
                     kind=step.kind,
                     name=step.name,
@@ -1097,155 +1013,3 @@ def _job_in_args(tokens: Sequence[Any]) -> str | None:
             if word.startswith(prefix) and len(word) > len(prefix):
                 return word[len(prefix) :]
     return None
-
-
-def _started_containers(pod: Mapping[str, Any]) -> list[str]:
-    status = pod.get("status") or {}
-    names = []
-    for key in ("initContainerStatuses", "containerStatuses"):
-        for cs in status.get(key) or ():
-            state = cs.get("state") or {}
-            if (state.get("running") or state.get("terminated")) and cs.get("name"):
-                names.append(str(cs["name"]))
-    return names
-
-
-def _failed_job_container(view: ClusterView, job: str) -> tuple[str, str, int | None] | None:
-    """The newest pod of a failed Job with a container that exited non-zero."""
-    best: tuple[str, str, str, int | None] | None = None
-    for pod in view.of("Pod"):
-        md = pod.get("metadata") or {}
-        labels = md.get("labels") or {}
-        if not any(labels.get(k) == job for k in _JOB_NAME_LABELS):
-            continue
-        status = pod.get("status") or {}
-        for key in ("initContainerStatuses", "containerStatuses"):
-            for cs in status.get(key) or ():
-                term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get(
-                    "terminated"
-                )
-                if term and term.get("exitCode"):
-                    created = str(md.get("creationTimestamp") or "")
-                    if best is None or created >= best[0]:
-                        best = (created, str(md.get("name")), str(cs.get("name")), term.get("exitCode"))
-    return best[1:] if best else None
-
-
-def _new_lines(old: Sequence[str], current: Sequence[str]) -> list[str]:
-    """Lines of `current` not already seen: the adapter hands the latest tail each time, which overlaps."""
-    if not old:
-        return list(current)
-    for k in range(min(len(old), len(current)), 0, -1):
-        if list(old[-k:]) == list(current[:k]):
-            return list(current[k:])
-    return list(current)
-
-
-def _step_data(step: _Step) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": step.kind, "name": step.name, "state": step.state, "reason": step.reason}
-    if step.desired is not None:
-        data.update(ready=step.ready, desired=step.desired)
-    if step.attempts is not None:
-        data["attempts"] = step.attempts
-    return data
-
-
-def _progress_line(step: _Step) -> str:
-    if step.desired is not None and not step.job_like:
-        return f"{step.name}: {step.ready or 0}/{step.desired} new pods ready"
-    if step.kind == "Job" and step.attempts:
-        total = f" of {step.backoff_limit + 1}" if step.backoff_limit is not None else ""
-        return f"{step.name}: running (attempt {step.attempts}{total})"
-    return f"{step.name}: {step.reason or 'in progress'}"
-
-
-def _ready_line(step: _Step) -> str:
-    if step.job_like:
-        took = ""
-        if step.started_at and step.finished_at and not step.from_last_run:
-            took = f" in {format_age(step.finished_at - step.started_at)}"
-        return f"{step.subject} succeeded{took}"
-    counts = f" ({step.ready}/{step.desired})" if step.desired is not None else ""
-    return f"{step.subject} is ready{counts}"
-
-
-def _failure_line(f: _Failure) -> str:
-    if f.kind == "Release":
-        return f.message
-    where = f"{f.kind} {f.name}"
-    if f.kind != "Pod" and f.pod:
-        where += f" (pod {f.pod})"
-    if f.container:
-        where += f" {'init container' if f.init_container else 'container'} {f.container}"
-    detail = [f.reason]
-    if f.exit_code is not None:
-        detail.append(f"exit code {f.exit_code}")
-    if f.restarts:
-        detail.append(plural(f.restarts, "restart"))
-    text = f"{where}: {', '.join(detail)}"
-    return f"{text}: {f.message}" if f.message else text
-
-
-def _failure_data(f: _Failure) -> dict[str, Any]:
-    return {
-        "kind": f.kind,
-        "name": f.name,
-        "reason": f.reason,
-        "message": f.message,
-        "pod": f.pod,
-        "container": f.container,
-        "init_container": f.init_container,
-        "exit_code": f.exit_code,
-        "restarts": f.restarts,
-        "log_tail": list(f.log_tail),
-        "subject": f.subject,
-    }
-
-
-def _policy_to_dict(policy: Policy) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(policy):
-        value = getattr(policy, f.name)
-        out[f.name] = {"seconds": value.total_seconds()} if isinstance(value, timedelta) else json_safe(value)
-    return out
-
-
-def _policy_from_dict(raw: Mapping[str, Any]) -> Policy:
-    kwargs: dict[str, Any] = {}
-    for f in fields(Policy):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        if isinstance(value, Mapping) and "seconds" in value:
-            value = timedelta(seconds=value["seconds"])
-        elif isinstance(value, str) and isinstance(f.default, datetime | type(None)):
-            value = parse_time(value)
-        kwargs[f.name] = value
-    return Policy(**kwargs)
-
-
-def _load(cls: type, raw: Mapping[str, Any]) -> Any:
-    """Rebuild a state dataclass from its JSON form, guided by the field annotations."""
-    hints = get_type_hints(cls)
-    kwargs = {f.name: _revive(hints[f.name], raw[f.name]) for f in fields(cls) if f.name in raw}
-    return cls(**kwargs)
-
-
-def _revive(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = get_origin(tp)
-    if origin in (Union, types.UnionType):
-        inner = [a for a in get_args(tp) if a is not type(None)]
-        return _revive(inner[0], value) if len(inner) == 1 else value
-    if tp is datetime:
-        return parse_time(value)
-    if isinstance(tp, type) and is_dataclass(tp):
-        return _load(tp, value)
-    if origin is list:
-        (item,) = get_args(tp)
-        return [_revive(item, v) for v in value]
-    if origin is dict:
-        _, item = get_args(tp)
-        return {k: _revive(item, v) for k, v in value.items()}
-    return value

@@ -1,0 +1,79 @@
+"""Which hook object is this operation's run, and what Helm's hook record says about it.
+
+Hook objects keep their name across runs, so the previous operation's Job (Complete, not yet deleted by
+`before-hook-creation`) sits in the cluster until Helm reaches that hook again. Helm (v3 and v4, checked
+with helm v4.1.4) runs a phase's hooks one after another and, for each, deletes the old object and waits
+for it to go, records `last_run = {started_at: now, phase: Running}` in the release, and only then creates
+the new object. Hence an object counts for this operation only when:
+
+- Helm's record says the hook started in this operation and the object was created after that (allowing
+  for skew between helm's clock and the API server's); an object when the record says it has not started
+  yet is the previous run's (a release whose hooks carry no record at all falls back to the operation's
+  start, `last_deployed`);
+- it was created no earlier than the previous hook of its phase (both times from the API server);
+- its uid was not already judged stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from bot.core.releases import HookPhase, Release
+from bot.core.tracker_state import HookRecord
+
+STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's (creationTimestamp has whole seconds)
+RECORD_SKEW = timedelta(seconds=1)  # both on helm's clock: last_deployed is set just before the hooks run
+
+
+def hook_key(kind: str, name: str) -> str:
+    return f"{kind}/{name}"
+
+
+def records_of(release: Release) -> dict[str, HookRecord]:
+    return {
+        hook_key(h.kind, h.name): HookRecord(h.last_run.phase.value, h.last_run.started_at)
+        for h in release.hooks
+    }
+
+
+def started_in_operation(record: HookRecord | None, op_start: datetime | None) -> bool:
+    """The record is this operation's (a rollback copies the target revision's old records)."""
+    if record is None or record.started_at is None:
+        return False
+    return op_start is None or record.started_at >= op_start - RECORD_SKEW
+
+
+def record_outcome(record: HookRecord | None, op_start: datetime | None) -> str | None:
+    """Succeeded/Failed when Helm recorded that outcome for this operation's run."""
+    if record is None or record.phase not in (HookPhase.SUCCEEDED.value, HookPhase.FAILED.value):
+        return None
+    if record.started_at is not None and not started_in_operation(record, op_start):
+        return None
+    return record.phase
+
+
+def keeps_records(records: Mapping[str, HookRecord]) -> bool:
+    """This Helm records hook starts (any hook has a start time), so a missing start means "not yet"."""
+    return any(r.started_at is not None for r in records.values())
+
+
+def belongs_to_operation(
+    created: datetime | None,
+    record: HookRecord | None,
+    records: Mapping[str, HookRecord],
+    op_start: datetime | None,
+    predecessor_created: datetime | None,
+) -> bool:
+    """Whether a hook object created at `created` is this operation's run (see the module docstring)."""
+    if created is None:
+        return True  # the API server always sets it; nothing to judge by
+    if started_in_operation(record, op_start):
+        assert record is not None and record.started_at is not None
+        if created < record.started_at - STALE_SKEW:
+            return False
+    elif keeps_records(records):
+        return False  # Helm has not started this hook yet: whatever is there is the previous run's
+    elif op_start is not None and created < op_start - STALE_SKEW:
+        return False
+    return predecessor_created is None or created >= predecessor_created
