@@ -20,7 +20,7 @@ from bot.kube.errors import (
     Unauthorized,
 )
 from bot.kube.informer import Backoff, Informer, InformerKey, InformerRegistry, wait_all_synced
-from tests.kube.waiting import poll
+from tests.polling import poll
 
 
 def fast_backoff() -> Backoff:

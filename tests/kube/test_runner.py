@@ -18,7 +18,7 @@ from bot.kube.informer import Backoff, InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
 from bot.kube.runner import RunnerSettings, run_tracker
-from tests.kube.waiting import poll
+from tests.polling import poll
 
 SHOP = str(Path(bot.sim.__file__).parent / "charts" / "shop")
 

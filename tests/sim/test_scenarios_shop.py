@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 import bot.sim
+from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
 CHARTS = Path(bot.sim.__file__).parent / "charts"
 SHOP = str(CHARTS / "shop")
-T = TypeVar("T")
-
-
-def poll(fn: Callable[[], T], *, timeout: float = 30, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def pods(sim: Any, ns: str, **labels: str) -> list[dict]:

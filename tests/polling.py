@@ -1,4 +1,4 @@
-"""Deadline polling for tests of the kube layer and `helmbot watch` (no fixed sleeps)."""
+"""Deadline polling for tests, never fixed sleeps: the first truthy result, or a failure naming it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def poll(fn: Callable[[], T], *, timeout: float = 10, what: str = "condition", interval: float = 0.02) -> T:
+def poll(fn: Callable[[], T], *, timeout: float = 30, what: str = "condition", interval: float = 0.02) -> T:
     """fn()'s first truthy result, or AssertionError naming `what` once `timeout` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
