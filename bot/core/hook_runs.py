@@ -8,8 +8,8 @@ the new object. Hence an object counts for this operation only when:
 
 - Helm's record says the hook started in this operation and the object was created after that (allowing
   for skew between helm's clock and the API server's); an object when the record says it has not started
-  yet is the previous run's (a release whose hooks carry no record at all falls back to the operation's
-  start, `last_deployed`);
+  yet is the previous run's. While no hook of the release has any record (before Helm started the first
+  one), an object counts only if it was created after both the operation and the tracking started;
 - it was created no earlier than the previous hook of its phase (both times from the API server);
 - its uid was not already judged stale.
 """
@@ -23,6 +23,7 @@ from bot.core.releases import HookPhase, Release
 from bot.core.tracker_state import HookRecord
 
 STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's (creationTimestamp has whole seconds)
+NO_RECORD_SKEW = timedelta(seconds=1)  # creationTimestamp is truncated to whole seconds
 RECORD_SKEW = timedelta(seconds=1)  # both on helm's clock: last_deployed is set just before the hooks run
 
 
@@ -64,6 +65,7 @@ def belongs_to_operation(
     records: Mapping[str, HookRecord],
     op_start: datetime | None,
     predecessor_created: datetime | None,
+    tracking_started: datetime,
 ) -> bool:
     """Whether a hook object created at `created` is this operation's run (see the module docstring)."""
     if created is None:
@@ -74,6 +76,6 @@ def belongs_to_operation(
             return False
     elif keeps_records(records):
         return False  # Helm has not started this hook yet: whatever is there is the previous run's
-    elif op_start is not None and created < op_start - STALE_SKEW:
+    elif created < max(op_start or tracking_started, tracking_started) - NO_RECORD_SKEW:
         return False
     return predecessor_created is None or created >= predecessor_created

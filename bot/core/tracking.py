@@ -505,7 +505,9 @@ class ReleaseTracker:
         predecessor = next((st.created for st in reversed(self._earlier(step)) if st.created), None)
         record = s.hook_records.get(hook_key(step.kind, step.name))
         created = parse_k8s_time(md.get("creationTimestamp"))
-        if not belongs_to_operation(created, record, s.hook_records, s.last_deployed, predecessor):
+        if not belongs_to_operation(
+            created, record, s.hook_records, s.last_deployed, predecessor, s.started_at
+        ):
             return None
         return obj
 
