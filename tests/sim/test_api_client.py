@@ -14,6 +14,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from bot.sim.protobuf import encode_secret
+from tests.polling import poll
 
 
 @pytest.fixture(scope="module")
@@ -286,30 +287,18 @@ def test_server_side_apply_conflict_and_force(sim, namespace) -> None:
 
 
 def test_pod_log_follow_streams_until_the_container_ends(api, namespace, sim) -> None:
+    """The kubelet writes the lines over time; follow streams them and ends when the container exits."""
     core = client.CoreV1Api(api)
-    pod = {"metadata": {"name": "follow"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    script = {"logs": ["first", {"line": "second", "delay": 0.4}], "runSeconds": 0.8}
+    env = [{"name": "HELMBOT_SIM_SCRIPT", "value": json.dumps(script)}]
+    container = {"name": "c", "image": "busybox", "env": env}
+    pod = {"metadata": {"name": "follow"}, "spec": {"restartPolicy": "Never", "containers": [container]}}
     core.create_namespaced_pod(namespace, pod)
-    sim.store.logs.append(namespace, "follow", "c", "first")
+    poll(lambda: sim.store.logs.read(namespace, "follow", "c"), what="the container's first log line")
     resp = core.read_namespaced_pod_log("follow", namespace, follow=True, _preload_content=False)
-    sim.store.logs.append(namespace, "follow", "c", "second")
-
-    def terminate(p: dict) -> None:
-        p["status"]["containerStatuses"] = [
-            {
-                "name": "c",
-                "image": "busybox",
-                "imageID": "",
-                "ready": False,
-                "restartCount": 0,
-                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
-            }
-        ]
-
-    threading.Timer(
-        0.3, lambda: sim.store.mutate("/pods", namespace, "follow", terminate, subresource="status")
-    ).start()
     text = b"".join(resp.stream(64)).decode()
-    assert text.startswith("first\nsecond\n")
+    assert text == "first\nsecond\n"
+    assert sim.store.get("/pods", namespace, "follow")["status"]["phase"] == "Succeeded"
 
 
 def test_helmbot_sim_kube_command(tmp_path) -> None:
