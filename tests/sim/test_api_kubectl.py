@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
+
+from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -41,16 +42,6 @@ data:
 def _manifest(replicas: int = 1, mode: str = "a", env: tuple[str, ...] = ("A",)) -> str:
     lines = "\n".join(f'            - name: {e}\n              value: "1"' for e in env) or "            []"
     return MANIFEST.format(replicas=replicas, mode=mode, env=lines)
-
-
-def _poll(fn, timeout: float = 10.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(interval)
 
 
 def test_apply_client_side_diff_label_scale(sim, namespace) -> None:
@@ -105,7 +96,7 @@ def test_get_watch_logs_describe_wait_delete(sim, namespace, tmp_path) -> None:
     baseline = sim.cluster.active_watches
     watcher = sim.popen("kubectl", "get", "pods", "-n", namespace, "-w", "--output-watch-events", output=log)
     try:
-        _poll(lambda: sim.cluster.active_watches > baseline)
+        poll(lambda: sim.cluster.active_watches > baseline)
         sim.store.create("/pods", pod)
         sim.store.logs.append(namespace, "p1", "main", "hello from p1")
         sim.store.record_event(sim.store.get("/pods", namespace, "p1"), "Pulled", "image pulled")
@@ -113,7 +104,7 @@ def test_get_watch_logs_describe_wait_delete(sim, namespace, tmp_path) -> None:
         described = sim.kubectl("describe", "-n", namespace, "pod", "p1").stdout
         assert "Pulled" in described and "image pulled" in described
         sim.kubectl("delete", "-n", namespace, "pod", "p1", "--wait=true", timeout=30)
-        _poll(lambda: "DELETED" in log.read_text())
+        poll(lambda: "DELETED" in log.read_text())
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)

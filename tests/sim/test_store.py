@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.sim.store import ApiError, Store
+from tests.polling import poll
 
 
 def _deploy(name: str = "web", replicas: int = 1) -> dict:
@@ -22,13 +22,6 @@ def _deploy(name: str = "web", replicas: int = 1) -> dict:
             },
         },
     }
-
-
-def _wait(pred, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -125,7 +118,7 @@ def test_graceful_pod_deletion(store: Store) -> None:
     pending = store.delete("/pods", "default", "p")
     assert pending is not None and pending["metadata"]["deletionTimestamp"]
     assert store.get("/pods", "default", "p") is not None
-    _wait(lambda: store.get("/pods", "default", "p") is None)
+    poll(lambda: store.get("/pods", "default", "p") is None)
     assert store.logs.read("default", "p", "c") is None
 
 
@@ -186,7 +179,7 @@ def test_foreground_waits_for_graceful_dependents(store: Store) -> None:
     store.delete("batch/jobs", "default", "j", propagation="Foreground")
     job = store.get("batch/jobs", "default", "j")
     assert job is not None and "foregroundDeletion" in job["metadata"]["finalizers"]
-    _wait(lambda: store.get("batch/jobs", "default", "j") is None)
+    poll(lambda: store.get("batch/jobs", "default", "j") is None)
     assert store.get("/pods", "default", "j-1") is None
 
 
