@@ -408,7 +408,8 @@ class ReleaseTracker:
         return False
 
     def _resources_applied(self, index: int) -> bool:
-        waited = [st for st in self._s.steps_of(index) if st.wait and st.state != UNOBSERVED]
+        listed = self._s.kinds_listed
+        waited = [st for st in self._s.steps_of(index) if st.wait and st.kind in listed]
         return bool(waited) and all(st.applied for st in waited)
 
     def _phase_kind(self, index: int) -> str:
