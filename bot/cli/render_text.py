@@ -87,16 +87,17 @@ def _lines(value: object) -> list[str]:
 
 
 class TextRenderer:
-    """One line per event (log lines indented under theirs); the VERDICT gets a closing diagnosis block."""
+    """One line per event (log lines indented under theirs); the VERDICT gets the timeline and a closing
+    diagnosis block, drawn from the summary that follows it (the picture then includes the last step)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._summary: TrackSummary | None = None
+        self._verdict: TrackEvent | None = None
 
     def event(self, event: TrackEvent) -> None:
         if event.type is EventType.VERDICT:
-            picture = render_timeline(self._summary, now=event.at) if self._summary else []
-            self._write([*picture, *verdict_lines(event)])
+            self._verdict = event
             return
         # A FAILURE stays one line here: the verdict right after it carries the full diagnosis.
         lines = [event_line(event)]
@@ -107,9 +108,18 @@ class TextRenderer:
     def summary(self, summary: TrackSummary) -> None:
         """Plain output is a log, not a dashboard: summaries are kept for the closing timeline only."""
         self._summary = summary
+        self._flush_verdict()
 
     def close(self) -> None:
+        self._flush_verdict()
         self.out.flush()
+
+    def _flush_verdict(self) -> None:
+        verdict, self._verdict = self._verdict, None
+        if verdict is None:
+            return
+        picture = render_timeline(self._summary, now=verdict.at) if self._summary else []
+        self._write([*picture, *verdict_lines(verdict)])
 
     def _write(self, lines: list[str]) -> None:
         self.out.write("\n".join(lines) + "\n")

@@ -808,12 +808,15 @@ class ReleaseTracker:
         step.gated_emitted = key
         for job, names in sorted(groups.items(), key=lambda kv: kv[0] or ""):
             job_step = self._job_step(job)
+            finished = job_step is not None and job_step.finished_at is not None
             running_for = (
                 now - job_step.started_at
-                if job_step is not None and job_step.started_at is not None
+                if job_step is not None and job_step.started_at is not None and not finished
                 else None
             )
             running = f", running {format_age(running_for)}" if running_for is not None else ""
+            if finished:
+                running = " (it has finished; the init container has yet to notice)"
             if job:
                 message = f"{plural(len(names), 'pod')} of {step.name} waiting on {job}{running}"
             else:

@@ -186,3 +186,16 @@ def test_deployed_while_pods_in_init_is_still_in_progress() -> None:
         assert "verdict" not in types(ev)
     assert not t.done
     assert t.summary().gated[0].job == "shop-migrate"
+
+
+def test_pods_still_gated_after_the_job_finished_do_not_claim_it_runs() -> None:
+    """k8s-wait-for polls: for a moment the Job is Complete while pods still sit in Init."""
+    t = tracker()
+    deployed = _release("deployed")
+    dep = _web(ready=0)
+    t.observe(view(deployed, dep, *_web_pods(dep, gated=3, ready=0), *_migrate(False)), k.at(10))
+    dep = _web(ready=1)
+    ev = t.observe(view(deployed, dep, *_web_pods(dep, gated=2, ready=1), *_migrate(True)), k.at(45))
+    [gated] = of_type(ev, EventType.PODS_GATED)
+    assert gated.message.startswith("2 pods of shop-web waiting on shop-migrate (it has finished")
+    assert "running" not in gated.message and gated.data["job_running_seconds"] is None
