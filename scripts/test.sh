@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing (venv, helm, kubectl), then lint, import contracts and pytest.
+# Every test: installs what is missing (venv, helm, kubectl), then lint, import contracts, types and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m ruff check bot tests benchmarks scripts
 .venv/bin/lint-imports
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
