@@ -512,27 +512,45 @@ class Store:
     # ---- events --------------------------------------------------------------------------------------------
 
     def record_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
-                     component: str = "kubelet") -> None:
+                     component: str = "kubelet", field_path: str | None = None, new_style: bool = False,
+                     action: str | None = None) -> None:
+        """An Event about `involved`, aggregated like a real cluster.
+
+        `field_path` names the container (`spec.containers{web}`), as the kubelet does. `new_style` writes it
+        the way events.k8s.io/v1 clients (the 1.35 scheduler) do: `eventTime` + `action`, no first/last
+        timestamps, repeats counted in `series` instead of `count`.
+        """
         meta = involved.get("metadata", {})
         ref = {"apiVersion": involved.get("apiVersion", "v1"), "kind": involved.get("kind", ""),
                "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
                "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", "")}
+        if field_path:
+            ref["fieldPath"] = field_path
         ns = meta.get("namespace") or "default"
         now = self._now()
-        agg = (ref["uid"], ref["kind"], ref["name"], ns, reason, message, type, component)
+        agg = (ref["uid"], ref["kind"], ref["name"], ns, reason, message, type, component, field_path or "")
         with self.lock:
             existing = self._event_index.get(agg)
             if existing and self.get("/events", *existing) is not None:
                 def bump(ev: dict) -> None:
-                    ev["count"] = int(ev.get("count", 1)) + 1
-                    ev["lastTimestamp"] = fmt_time(now)
+                    if new_style:
+                        series = ev.get("series") or {"count": 1}
+                        ev["series"] = {"count": int(series.get("count", 1)) + 1,
+                                        "lastObservedTime": fmt_micro(now)}
+                    else:
+                        ev["count"] = int(ev.get("count", 1)) + 1
+                        ev["lastTimestamp"] = fmt_time(now)
                 self.mutate("/events", existing[0], existing[1], bump)
                 return
             event = {"metadata": {"name": f"{ref['name']}.{secrets.token_hex(8)}", "namespace": ns},
                      "involvedObject": ref, "reason": reason, "message": message, "type": type,
-                     "source": {"component": component}, "firstTimestamp": fmt_time(now),
-                     "lastTimestamp": fmt_time(now), "count": 1, "reportingComponent": component,
+                     "source": {"component": component}, "reportingComponent": component,
                      "reportingInstance": component}
+            if new_style:
+                event.update({"eventTime": fmt_micro(now), "action": action or reason, "source": {},
+                              "firstTimestamp": None, "lastTimestamp": None})
+            else:
+                event.update({"firstTimestamp": fmt_time(now), "lastTimestamp": fmt_time(now), "count": 1})
             created = self.create("/events", event)
             self._event_index[agg] = (ns, created["metadata"]["name"])
 
@@ -570,6 +588,8 @@ def event_to_v1(ev: dict) -> dict:
     }
     if ev.get("related"):
         out["related"] = ev["related"]
+    if ev.get("series"):
+        out["series"] = ev["series"]
     return {k: v for k, v in out.items() if v is not None}
 
 
