@@ -99,11 +99,14 @@ class ClusterView:
     """What the adapter saw, namespace-wide and unfiltered.
 
     A kind missing from `objects` means "not known this time" (a lost watch), not "none exist".
+    `log_errors`: why a requested log could not be read this time ("503 Service Unavailable"), so a failure
+    can say "logs unavailable: ..." instead of showing an empty tail.
     """
 
     release: Release | None
     objects: Mapping[str, Sequence[Mapping[str, Any]]]
     logs: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
+    log_errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def of(self, kind: str) -> Sequence[Mapping[str, Any]]:
         return self.objects.get(kind) or ()
