@@ -260,3 +260,111 @@ def test_options_shorten_backoffs() -> None:
     h = Harness(SimOptions(crash_backoff=0.2, crash_backoff_max=0.2, seed=1))
     make_pod(h, [container(script={"exitCode": 1, "runSeconds": 0.1})])
     h.run_until(lambda: cstatus(h)["restartCount"] >= 5, seconds=5, what="fast restarts")
+
+
+# ---- events name the container; the scheduler writes events.k8s.io-style events ---------------------------
+
+
+def test_container_events_carry_field_path(h: Harness) -> None:
+    probe = {"httpGet": {"path": "/healthz", "port": 8080}}
+    make_pod(
+        h,
+        [container("web", "example/web:1", script={"neverReady": True}, readinessProbe=probe)],
+        init=[container("wait")],
+    )
+    h.run_until(lambda: h.events("p", "Unhealthy"), seconds=5, what="Unhealthy")
+    h.store.delete("/pods", "default", "p")
+    h.tick()
+    paths: dict[tuple[str, str], str | None] = {}
+    for e in h.events("p"):
+        ref = e["involvedObject"]
+        paths[(e["reason"], ref.get("fieldPath", "").split("{")[-1].rstrip("}"))] = ref.get("fieldPath")
+    for reason in ("Pulling", "Pulled", "Created", "Started"):
+        assert paths[(reason, "wait")] == "spec.initContainers{wait}"
+        assert paths[(reason, "web")] == "spec.containers{web}"
+    assert paths[("Unhealthy", "web")] == "spec.containers{web}"
+    assert paths[("Killing", "web")] == "spec.containers{web}"
+    scheduled = h.events("p", "Scheduled")[0]
+    assert "fieldPath" not in scheduled["involvedObject"]
+
+
+@pytest.mark.parametrize(
+    ("script", "image", "reasons"),
+    [
+        pytest.param({"exitCode": 1, "runSeconds": 0.1}, "example/app:1", ("BackOff",), id="crash-loop"),
+        pytest.param(None, "registry.invalid/app:1", ("Failed", "BackOff"), id="pull-failure"),
+    ],
+)
+def test_failure_events_name_the_container(
+    h: Harness, script: dict | None, image: str, reasons: tuple[str, ...]
+) -> None:
+    make_pod(h, [container("web", image=image, script=script)])
+    h.run_until(lambda: h.events("p", "BackOff"), seconds=5, what="BackOff")
+    for reason in reasons:
+        assert {e["involvedObject"].get("fieldPath") for e in h.events("p", reason)} == {
+            "spec.containers{web}"
+        }
+
+
+def test_scheduler_events_are_events_k8s_io_style(h: Harness) -> None:
+    make_pod(h, [container()], volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
+    h.run_for(4)  # FailedScheduling retried with back-off: one event, counted in its series
+    failed = h.events("p", "FailedScheduling")
+    assert len(failed) == 1
+    assert failed[0]["action"] == "Scheduling" and failed[0]["reportingComponent"] == "default-scheduler"
+    assert failed[0]["eventTime"] and failed[0]["series"]["count"] >= 2
+    assert not failed[0].get("firstTimestamp") and not failed[0].get("count")
+    h.store.create(
+        "/persistentvolumeclaims",
+        {
+            "metadata": {"name": "data", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        },
+    )
+    h.run_until(lambda: h.events("p", "Scheduled"), seconds=5, what="Scheduled")
+    scheduled = h.events("p", "Scheduled")[0]
+    assert scheduled["action"] == "Binding" and scheduled["eventTime"]
+    assert scheduled["reportingComponent"] == "default-scheduler" and scheduled["type"] == "Normal"
+    assert scheduled["message"] == "Successfully assigned default/p to sim-node-1"
+
+
+# ---- pod conditions as pkg/kubelet/status/generate.go writes them ----------------------------------------
+
+
+def conditions(h: Harness, name: str = "p") -> dict[str, tuple[str, str | None]]:
+    return {c["type"]: (c["status"], c.get("reason")) for c in h.get("/pods", name)["status"]["conditions"]}
+
+
+def test_running_pod_conditions_have_no_reasons_once_initialized(h: Harness) -> None:
+    make_pod(h, [container()], init=[container("wait")])
+    h.run_until(lambda: cstatus(h, init=True)["state"].get("running"), seconds=3, what="init running")
+    assert conditions(h)["Initialized"] == ("False", "ContainersNotInitialized")
+    assert conditions(h)["Ready"] == ("False", "ContainersNotReady")
+    h.run_until(lambda: condition(h, "Ready") == "True", seconds=5, what="Ready")
+    assert conditions(h)["Initialized"] == ("True", None)
+    assert conditions(h)["Ready"] == ("True", None)
+    assert cstatus(h, init=True)["ready"] is True  # a completed init container counts as ready
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "phase", "ready_reason"),
+    [
+        pytest.param(0, "Succeeded", "PodCompleted", id="succeeded"),
+        pytest.param(1, "Failed", "PodFailed", id="failed"),
+    ],
+)
+def test_terminal_pod_conditions(h: Harness, exit_code: int, phase: str, ready_reason: str) -> None:
+    make_pod(h, [container(script={"exitCode": exit_code})], init=[container("wait")], restart="Never")
+    h.run_until(lambda: h.get("/pods", "p")["status"]["phase"] == phase, seconds=5, what=phase)
+    conds = conditions(h)
+    assert conds["Ready"] == ("False", ready_reason) and conds["ContainersReady"] == ("False", ready_reason)
+    assert conds["Initialized"] == ("True", "PodCompleted" if phase == "Succeeded" else None)
+    assert not any(c.get("message") for c in h.get("/pods", "p")["status"]["conditions"])
+
+
+def test_failed_init_container_leaves_the_pod_uninitialized(h: Harness) -> None:
+    make_pod(h, [container()], init=[container("init", script={"exitCode": 2})], restart="Never")
+    h.run_until(lambda: h.get("/pods", "p")["status"]["phase"] == "Failed", seconds=5, what="pod Failed")
+    assert conditions(h)["Initialized"] == ("False", "ContainersNotInitialized")
+    assert conditions(h)["Ready"] == ("False", "PodFailed")
+    assert cstatus(h, init=True)["ready"] is False

@@ -272,3 +272,35 @@ def test_daemonset_one_pod_per_node_and_rolling_update() -> None:
         max_down = max(max_down, h.get("apps/daemonsets", "web")["status"].get("numberUnavailable", 0))
     assert max_down == 1
     assert {p["spec"]["containers"][0]["image"] for p in h.pods()} == {"example/web:2"}
+
+
+@pytest.mark.parametrize(
+    ("key", "trigger"),
+    [
+        pytest.param("apps/deployments", "apps/replicasets", id="deployment"),
+        pytest.param("apps/replicasets", "/pods", id="replicaset"),
+        pytest.param("apps/statefulsets", "/pods", id="statefulset"),
+        pytest.param("apps/daemonsets", "/pods", id="daemonset"),
+    ],
+)
+def test_observed_generation_is_the_synced_one(h: Harness, key: str, trigger: str) -> None:
+    """A spec change landing while the controller syncs must stay unobserved: otherwise kstatus would see
+    observedGeneration == generation with counts of the old template and call the rollout Current."""
+    make(h, key, replicas=1)
+    fired: list[bool] = []
+
+    def patch_during_sync(etype: str, changed_key: str, obj: dict) -> None:
+        if changed_key == trigger and etype == "ADDED" and not fired:
+            fired.append(True)
+            h.store.mutate(
+                key, "default", "web", lambda o: o["spec"].update(template=template("example/web:2"))
+            )
+
+    h.store.add_listener(patch_during_sync)
+    h.tick()
+    assert fired
+    obj = h.get(key, "web")
+    assert obj["metadata"]["generation"] == 2
+    assert obj["status"]["observedGeneration"] == 1
+    h.tick()
+    assert h.get(key, "web")["status"]["observedGeneration"] == 2

@@ -189,9 +189,27 @@ def labels_match(selector: dict | None, labels: dict | None) -> bool:
 
 
 def event(
-    store: Store, obj: dict, reason: str, message: str, *, warning: bool = False, component: str = "kubelet"
+    store: Store,
+    obj: dict,
+    reason: str,
+    message: str,
+    *,
+    warning: bool = False,
+    component: str = "kubelet",
+    field_path: str | None = None,
+    action: str | None = None,
 ) -> None:
-    store.record_event(obj, reason, message, type="Warning" if warning else "Normal", component=component)
+    """Record an Event; `action` writes it events.k8s.io-style (eventTime, series), as the scheduler does."""
+    store.record_event(
+        obj,
+        reason,
+        message,
+        type="Warning" if warning else "Normal",
+        component=component,
+        field_path=field_path,
+        new_style=action is not None,
+        action=action,
+    )
 
 
 def backoff(base: float, cap: float, attempt: int) -> float:

@@ -16,6 +16,7 @@ from bot.sim.controllers.common import (
     pod_ready,
     random_suffix,
 )
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.controllers.replicasets import new_pod
 from bot.sim.controllers.revisions import sync_revision
@@ -29,11 +30,12 @@ class DaemonSetController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store, self.clock, self.nodes = store, clock, options.nodes
         self.rng = random.Random(options.seed)
+        self.guard = Guard(COMPONENT, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     def tick(self) -> None:
-        for ds in self.store.list("apps/daemonsets"):
-            if not ds["metadata"].get("deletionTimestamp"):
-                self.sync(ds, self.clock.now())
+        now = self.clock.now()
+        live = [d for d in self.store.list("apps/daemonsets") if not d["metadata"].get("deletionTimestamp")]
+        self.guard.each(live, lambda ds: self.sync(ds, now))
 
     def sync(self, ds: dict, now: datetime) -> None:
         spec = ds.get("spec") or {}
@@ -123,7 +125,7 @@ class DaemonSetController:
                 desiredNumberScheduled=desired,
                 numberMisscheduled=0,
                 numberReady=sum(pod_ready(p) for p in pods),
-                observedGeneration=obj["metadata"].get("generation", 1),
+                observedGeneration=meta.get("generation", 1),  # the synced generation, not the fresh one
             )
             for key, value in (
                 ("numberAvailable", available),

@@ -24,6 +24,7 @@ from bot.sim.controllers.common import (
     set_condition,
     template_hash,
 )
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.store import ApiError, Store
 
@@ -60,11 +61,12 @@ def _st(rs: dict, key: str) -> int:
 class DeploymentController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store, self.clock = store, clock
+        self.guard = Guard(COMPONENT, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     def tick(self) -> None:
-        for d in self.store.list("apps/deployments"):
-            if not d["metadata"].get("deletionTimestamp"):
-                self.sync(d, self.clock.now())
+        now = self.clock.now()
+        live = [d for d in self.store.list("apps/deployments") if not d["metadata"].get("deletionTimestamp")]
+        self.guard.each(live, lambda d: self.sync(d, now))
 
     # ---- sync -------------------------------------------------------------------------------------------
 
@@ -319,7 +321,8 @@ class DeploymentController:
         def write(obj: dict) -> None:
             old = obj.get("status") or {}
             status: dict = {k: v for k, v in old.items() if k == "conditions"}
-            status["observedGeneration"] = obj["metadata"].get("generation", 1)
+            # the synced generation, not the fresh one: a spec change landing meanwhile stays unobserved
+            status["observedGeneration"] = meta.get("generation", 1)
             for k, v in counts.items():
                 if v:
                     status[k] = v

@@ -26,6 +26,7 @@ from bot.sim.controllers.common import (
     set_condition,
     ts,
 )
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.controllers.replicasets import new_pod
 from bot.sim.store import ApiError, Store
@@ -55,15 +56,16 @@ class JobController:
         self.store, self.clock, self.opt = store, clock, options
         self.rng = random.Random(options.seed)
         self.tallies: dict[str, _Tally] = {}
+        self.guard = Guard(COMPONENT, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     def tick(self) -> None:
         jobs = self.store.list("batch/jobs")
         live = {j["metadata"]["uid"] for j in jobs}
         for uid in set(self.tallies) - live:
             del self.tallies[uid]
-        for job in jobs:
-            if not job["metadata"].get("deletionTimestamp") and not job_finished(job):
-                self.sync(job, self.clock.now())
+        now = self.clock.now()
+        todo = [j for j in jobs if not j["metadata"].get("deletionTimestamp") and not job_finished(j)]
+        self.guard.each(todo, lambda job: self.sync(job, now))
 
     def _tally(self, job: dict, pods: list[dict]) -> _Tally:
         uid = job["metadata"]["uid"]

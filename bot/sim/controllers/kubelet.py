@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bot.sim.controllers.clock import Clock
 from bot.sim.controllers.common import backoff, condition_true, event, later, set_condition, ts
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.controllers.scripts import Script, ScriptError, container_script, normalize_image, pull_error
 from bot.sim.store import ApiError, Store
@@ -89,17 +90,15 @@ class Kubelet:
         self.pods: dict[str, PodRt] = {}
         self.images: set[tuple[str, str]] = set()  # (node, image) already present
         self._ip_counter = 1
+        self.guard = Guard(KUBELET, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     # ---- loop --------------------------------------------------------------------------------------------
 
     def tick(self) -> None:
         now = self.clock.now()
-        seen = set()
-        for pod in self.store.list("/pods"):
-            uid = pod["metadata"]["uid"]
-            seen.add(uid)
-            self._sync(pod, now)
-        for uid in set(self.pods) - seen:
+        pods = self.store.list("/pods")
+        self.guard.each(pods, lambda pod: self._sync(pod, now))
+        for uid in set(self.pods) - {p["metadata"]["uid"] for p in pods}:
             del self.pods[uid]
 
     def _sync(self, pod: dict, now: datetime) -> None:
@@ -155,7 +154,15 @@ class Kubelet:
         problem = self._claims_problem(pod)
         if problem:
             if rt.next_mount_at is None or now >= rt.next_mount_at:
-                event(self.store, pod, "FailedScheduling", problem, warning=True, component=SCHEDULER)
+                event(
+                    self.store,
+                    pod,
+                    "FailedScheduling",
+                    problem,
+                    warning=True,
+                    component=SCHEDULER,
+                    action="Scheduling",
+                )
                 rt.mount_failures += 1
                 rt.next_mount_at = later(
                     now, backoff(self.opt.mount_retry, self.opt.mount_retry_max, rt.mount_failures)
@@ -187,6 +194,7 @@ class Kubelet:
                 "Scheduled",
                 f"Successfully assigned {meta.get('namespace')}/{meta['name']} to {node}",
                 component=SCHEDULER,
+                action="Binding",
             )
         rt.scheduled, rt.node, rt.start_time = True, node, now
         return True
@@ -286,6 +294,11 @@ class Kubelet:
 
     # ---- containers ----------------------------------------------------------------------------------------
 
+    def _cevent(self, pod: dict, c: Ctr, reason: str, message: str, *, warning: bool = False) -> None:
+        """A container's Event: involvedObject.fieldPath names it, as a real kubelet's do."""
+        path = f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
+        event(self.store, pod, reason, message, warning=warning, field_path=path)
+
     def _advance(self, pod: dict, rt: PodRt, c: Ctr, policy: str, now: datetime) -> None:
         for _ in range(20):  # several instant transitions may happen in one tick
             if not self._step(pod, rt, c, policy, now):
@@ -300,15 +313,15 @@ class Kubelet:
             if err:
                 c.pull_failures += 1
                 msg = f'Failed to pull image "{c.image}": {err}'
-                event(self.store, pod, "Failed", msg, warning=True)
-                event(self.store, pod, "Failed", "Error: ErrImagePull", warning=True)
+                self._cevent(pod, c, "Failed", msg, warning=True)
+                self._cevent(pod, c, "Failed", "Error: ErrImagePull", warning=True)
                 c.waiting = ("ErrImagePull", msg)
                 c.stage, c.due = "pull_err", later(now, self.opt.pull_backoff / 2)
                 return False
             ms = int((self._pull_seconds(c)) * 1000)
-            event(
-                self.store,
+            self._cevent(
                 pod,
+                c,
                 "Pulled",
                 f'Successfully pulled image "{c.image}" in {ms}ms ({ms}ms including '
                 f"waiting). Image size: {len(c.image) * 1048576} bytes.",
@@ -318,8 +331,8 @@ class Kubelet:
             c.stage, c.due = "create", None
             return True
         if c.stage == "pull_err" and due:
-            event(self.store, pod, "BackOff", f'Back-off pulling image "{c.image}"')
-            event(self.store, pod, "Failed", "Error: ImagePullBackOff", warning=True)
+            self._cevent(pod, c, "BackOff", f'Back-off pulling image "{c.image}"')
+            self._cevent(pod, c, "Failed", "Error: ImagePullBackOff", warning=True)
             c.waiting = (
                 "ImagePullBackOff",
                 f'Back-off pulling image "{c.image}": ErrImagePull: '
@@ -351,17 +364,17 @@ class Kubelet:
         policy = c.spec.get("imagePullPolicy", "IfNotPresent")
         present = (rt.node, c.image) in self.images and pull_error(c.image, c.script) is None
         if present and policy != "Always":
-            event(self.store, pod, "Pulled", f'Container image "{c.image}" already present on machine')
+            self._cevent(pod, c, "Pulled", f'Container image "{c.image}" already present on machine')
             c.pulled = True
             c.stage, c.due = "create", None
             return True
         if policy == "Never":
             msg = f'Container image "{c.image}" is not present with pull policy of Never'
             c.waiting = ("ErrImageNeverPull", msg)
-            event(self.store, pod, "ErrImageNeverPull", msg, warning=True)
+            self._cevent(pod, c, "ErrImageNeverPull", msg, warning=True)
             c.stage, c.due = "never", None
             return False
-        event(self.store, pod, "Pulling", f'Pulling image "{c.image}"')
+        self._cevent(pod, c, "Pulling", f'Pulling image "{c.image}"')
         c.stage, c.due = "pulling", later(now, self._pull_seconds(c))
         return True
 
@@ -372,14 +385,14 @@ class Kubelet:
             problem, reason = self._config_error(pod, c.spec), "CreateContainerConfigError"
         if problem:
             if c.waiting != (reason, problem) or c.due is None or now >= c.due:
-                event(self.store, pod, "Failed", f"Error: {problem}", warning=True)
+                self._cevent(pod, c, "Failed", f"Error: {problem}", warning=True)
                 c.due = later(now, self.opt.config_retry)
             c.waiting = (reason, problem)
             return False
         c.runs += 1
         c.container_id = "containerd://" + secrets.token_hex(32)
-        event(self.store, pod, "Created", f"Created container: {c.name}")
-        event(self.store, pod, "Started", f"Started container {c.name}")
+        self._cevent(pod, c, "Created", f"Created container: {c.name}")
+        self._cevent(pod, c, "Started", f"Started container {c.name}")
         c.stage, c.due, c.terminated, c.started_at = "running", None, None, now
         c.log_index, c.next_log_at, c.waited_logged = 0, None, False
         s = c.script
@@ -416,7 +429,7 @@ class Kubelet:
             c.ready = True
         probe = c.spec.get("readinessProbe")
         if probe and not c.ready and c.next_unhealthy and now >= c.next_unhealthy:
-            event(self.store, pod, "Unhealthy", self._probe_message(probe, rt), warning=True)
+            self._cevent(pod, c, "Unhealthy", self._probe_message(probe, rt), warning=True)
             c.next_unhealthy = later(now, self.opt.probe_period)
         logs_done = c.log_index >= len(s.logs)
         if s.wait_for_job or s.wait_until:
@@ -444,9 +457,9 @@ class Kubelet:
                 f"back-off {int(delay) if delay >= 1 else delay}s restarting failed "
                 f"container={c.name} pod={meta['name']}_{meta.get('namespace')}({meta['uid']})",
             )
-            event(
-                self.store,
+            self._cevent(
                 pod,
+                c,
                 "BackOff",
                 f"Back-off restarting failed container {c.name} in pod "
                 f"{meta['name']}_{meta.get('namespace')}({meta['uid']})",
@@ -529,7 +542,7 @@ class Kubelet:
             job_like = (pod.get("spec") or {}).get("restartPolicy", "Always") != "Always"
             for c in rt.inits + rt.ctrs:
                 if c.stage == "running":
-                    event(self.store, pod, "Killing", f"Stopping container {c.name}")
+                    self._cevent(pod, c, "Killing", f"Stopping container {c.name}")
                     self._terminate(pod, c, now, exit_code=143 if job_like else 0)
                     c.stage = "exited"
                 elif c.stage != "exited":
@@ -563,7 +576,7 @@ class Kubelet:
             + hashlib.sha256(c.image.encode()).hexdigest()
             if c.pulled
             else "",
-            "ready": c.ready,
+            "ready": c.done_ok if c.init else c.ready,  # a completed init container counts as ready
             "started": c.stage == "running",
             "restartCount": c.restart_count,
             "state": state,
@@ -604,8 +617,13 @@ class Kubelet:
             "",
             now,
         )
+        # reasons as the kubelet's pkg/kubelet/status/generate.go: PodCompleted only once the pod Succeeded,
+        # PodFailed on Failed pods, none while Initialized / Ready are simply True
         pending_inits = [c.name for c in rt.inits if not c.done_ok]
-        if pending_inits and not terminal:
+        regular_started = any(c.runs for c in rt.ctrs)
+        if phase == "Succeeded":
+            set_condition(status, "Initialized", "True", "PodCompleted", "", now)
+        elif pending_inits and not regular_started:
             set_condition(
                 status,
                 "Initialized",
@@ -615,11 +633,13 @@ class Kubelet:
                 now,
             )
         else:
-            set_condition(status, "Initialized", "True", "PodCompleted" if rt.inits else "", "", now)
+            set_condition(status, "Initialized", "True", "", "", now)
         unready = [c.name for c in rt.ctrs if not c.ready]
         if terminal:
             for ctype in ("Ready", "ContainersReady"):
-                set_condition(status, ctype, "False", "PodCompleted", "", now)
+                set_condition(
+                    status, ctype, "False", "PodCompleted" if phase == "Succeeded" else "PodFailed", "", now
+                )
         elif unready:
             for ctype in ("Ready", "ContainersReady"):
                 set_condition(

@@ -24,4 +24,6 @@ class SimOptions:
     job_backoff: float = 0.5  # Job pod re-creation after a failure: 0.5 s doubling to 5 s
     job_backoff_max: float = 5.0  # (real: 10 s doubling to 6 min)
     stop_seconds: float = 0.3  # time a deleted pod stays Terminating after Killing
+    error_backoff: float = 0.5  # an object whose sync raises is retried after 0.5 s doubling to 10 s
+    error_backoff_max: float = 10.0  # (or at once when it changes), like a requeue with rate limit
     seed: int | None = None  # name suffixes (pods) are random unless seeded

@@ -20,6 +20,7 @@ from bot.sim.controllers.common import (
     remove_condition,
     set_condition,
 )
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.store import ApiError, Store
 
@@ -62,11 +63,14 @@ def delete_rank(pod: dict) -> tuple:
 class ReplicaSetController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store, self.clock, self.rng = store, clock, random.Random(options.seed)
+        self.guard = Guard(COMPONENT, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     def tick(self) -> None:
-        for rs in self.store.list("apps/replicasets"):
-            if not rs["metadata"].get("deletionTimestamp"):
-                self.sync(rs, self.clock.now())
+        now = self.clock.now()
+        live = [
+            rs for rs in self.store.list("apps/replicasets") if not rs["metadata"].get("deletionTimestamp")
+        ]
+        self.guard.each(live, lambda rs: self.sync(rs, now))
 
     def sync(self, rs: dict, now: datetime) -> None:
         meta, spec = rs["metadata"], rs.get("spec") or {}
@@ -121,7 +125,7 @@ class ReplicaSetController:
                     status[key] = value
                 else:
                     status.pop(key, None)
-            status["observedGeneration"] = obj["metadata"].get("generation", 1)
+            status["observedGeneration"] = meta.get("generation", 1)  # the synced one, not the fresh one
             if failure:
                 set_condition(status, "ReplicaFailure", "True", "FailedCreate", failure, now)
             else:

@@ -34,21 +34,37 @@ class Controllers:
         args = (self.store, self.clock, self.options)
         self.kubelet = Kubelet(*args)
         self.jobs = JobController(*args)
+        self.deployments = DeploymentController(*args)
+        self.replicasets = ReplicaSetController(*args)
+        self.statefulsets = StatefulSetController(*args)
+        self.daemonsets = DaemonSetController(*args)
         self.all: list[_Controller] = [
-            DeploymentController(*args),
-            ReplicaSetController(*args),
-            StatefulSetController(*args),
-            DaemonSetController(*args),
+            self.deployments,
+            self.replicasets,
+            self.statefulsets,
+            self.daemonsets,
             self.jobs,
             TTLController(*args),
             VolumeController(*args),
             self.kubelet,
             EndpointsController(*args),
         ]
+        self._errors: dict[int, str] = {}  # controller index -> last error logged
 
     def tick(self) -> None:
-        for controller in self.all:
-            controller.tick()
+        """Every controller runs even if another one fails (objects are isolated inside each controller)."""
+        for index, controller in enumerate(self.all):
+            try:
+                controller.tick()
+            except (
+                Exception
+            ) as exc:  # e.g. a failing list: log once per distinct error, keep the others going
+                error = f"{type(exc).__name__}: {exc}"
+                if self._errors.get(index) != error:
+                    log.warning("%s tick failed: %s", type(controller).__name__, error, exc_info=exc)
+                    self._errors[index] = error
+            else:
+                self._errors.pop(index, None)
 
 
 class ControllerHandle:
@@ -65,10 +81,7 @@ class ControllerHandle:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                self.controllers.tick()
-            except Exception:  # one bad object must not stop the whole simulated cluster
-                log.exception("controller tick failed")
+            self.controllers.tick()  # never raises: failures are isolated per controller and per object
             self._wake.wait(self._tick)
             self._stop.wait(min(self._tick, 0.02))  # coalesce bursts of store events
 

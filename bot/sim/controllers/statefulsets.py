@@ -14,6 +14,7 @@ from bot.sim.controllers.common import (
     pod_available,
     pod_ready,
 )
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.controllers.replicasets import new_pod
 from bot.sim.controllers.revisions import sync_revision
@@ -31,11 +32,12 @@ def _ordinal(pod: dict, set_name: str) -> int:
 class StatefulSetController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store, self.clock = store, clock
+        self.guard = Guard(COMPONENT, clock, base=options.error_backoff, cap=options.error_backoff_max)
 
     def tick(self) -> None:
-        for sts in self.store.list("apps/statefulsets"):
-            if not sts["metadata"].get("deletionTimestamp"):
-                self.sync(sts, self.clock.now())
+        now = self.clock.now()
+        live = [s for s in self.store.list("apps/statefulsets") if not s["metadata"].get("deletionTimestamp")]
+        self.guard.each(live, lambda sts: self.sync(sts, now))
 
     def sync(self, sts: dict, now: datetime) -> None:
         meta, spec = sts["metadata"], sts.get("spec") or {}
@@ -190,7 +192,7 @@ class StatefulSetController:
         def write(obj: dict) -> None:
             status = {k: v for k, v in (obj.get("status") or {}).items() if k == "conditions"}
             status.update(
-                observedGeneration=obj["metadata"].get("generation", 1),
+                observedGeneration=meta.get("generation", 1),  # the synced generation, not the fresh one
                 replicas=len(pods),
                 availableReplicas=sum(pod_available(p, min_ready, now) for p in pods),
                 currentRevision=current_rev,

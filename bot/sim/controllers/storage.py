@@ -7,6 +7,7 @@ import contextlib
 
 from bot.sim.controllers.clock import Clock
 from bot.sim.controllers.common import event, is_active, labels_match, pod_ready
+from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
 from bot.sim.store import ApiError, Store
 
@@ -17,50 +18,58 @@ MANAGED = "endpoints.kubernetes.io/last-change-trigger-time"
 class VolumeController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store = store
+        self.guard = Guard(
+            "persistentvolume-binder", clock, base=options.error_backoff, cap=options.error_backoff_max
+        )
 
     def tick(self) -> None:
-        for pvc in self.store.list("/persistentvolumeclaims"):
-            meta = pvc["metadata"]
-            if meta.get("deletionTimestamp") or (pvc.get("status") or {}).get("phase") == "Bound":
-                continue
-            volume = (pvc.get("spec") or {}).get("volumeName") or f"pvc-{meta['uid']}"
-            request = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get(
-                "storage", "1Gi"
-            )
+        self.guard.each(self.store.list("/persistentvolumeclaims"), self.sync)
 
-            def bind(o: dict, volume: str = volume) -> None:
-                o.setdefault("spec", {})["volumeName"] = volume
-                ann = o["metadata"].setdefault("annotations", {})
-                ann.update(
-                    {
-                        "pv.kubernetes.io/bind-completed": "yes",
-                        "pv.kubernetes.io/bound-by-controller": "yes",
-                        "volume.kubernetes.io/storage-provisioner": PROVISIONER,
-                    }
-                )
+    def sync(self, pvc: dict) -> None:
+        meta = pvc["metadata"]
+        if meta.get("deletionTimestamp") or (pvc.get("status") or {}).get("phase") == "Bound":
+            return
+        volume = (pvc.get("spec") or {}).get("volumeName") or f"pvc-{meta['uid']}"
+        request = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get(
+            "storage", "1Gi"
+        )
 
-            def bound(o: dict, request: str = request) -> None:
-                o["status"] = {
-                    "phase": "Bound",
-                    "accessModes": (o.get("spec") or {}).get("accessModes") or ["ReadWriteOnce"],
-                    "capacity": {"storage": request},
+        def bind(o: dict, volume: str = volume) -> None:
+            o.setdefault("spec", {})["volumeName"] = volume
+            ann = o["metadata"].setdefault("annotations", {})
+            ann.update(
+                {
+                    "pv.kubernetes.io/bind-completed": "yes",
+                    "pv.kubernetes.io/bound-by-controller": "yes",
+                    "volume.kubernetes.io/storage-provisioner": PROVISIONER,
                 }
-
-            ns = meta.get("namespace")
-            self.store.mutate("/persistentvolumeclaims", ns, meta["name"], bind)
-            self.store.mutate("/persistentvolumeclaims", ns, meta["name"], bound, subresource="status")
-            event(
-                self.store,
-                pvc,
-                "ProvisioningSucceeded",
-                f"Successfully provisioned volume {volume}",
-                component=PROVISIONER,
             )
+
+        def bound(o: dict, request: str = request) -> None:
+            o["status"] = {
+                "phase": "Bound",
+                "accessModes": (o.get("spec") or {}).get("accessModes") or ["ReadWriteOnce"],
+                "capacity": {"storage": request},
+            }
+
+        ns = meta.get("namespace")
+        self.store.mutate("/persistentvolumeclaims", ns, meta["name"], bind)
+        self.store.mutate("/persistentvolumeclaims", ns, meta["name"], bound, subresource="status")
+        event(
+            self.store,
+            pvc,
+            "ProvisioningSucceeded",
+            f"Successfully provisioned volume {volume}",
+            component=PROVISIONER,
+        )
 
 
 class EndpointsController:
     def __init__(self, store: Store, clock: Clock, options: SimOptions) -> None:
         self.store = store
+        self.guard = Guard(
+            "endpoint-controller", clock, base=options.error_backoff, cap=options.error_backoff_max
+        )
 
     def tick(self) -> None:
         services = self.store.list("/services")
@@ -72,62 +81,64 @@ class EndpointsController:
                 and (meta.get("namespace"), meta["name"]) not in names
             ):
                 self.store.delete("/endpoints", meta.get("namespace"), meta["name"])
-        for svc in services:
-            meta, spec = svc["metadata"], svc.get("spec") or {}
-            if not spec.get("selector") or meta.get("deletionTimestamp"):
-                continue
-            ns = meta.get("namespace")
-            pods = [
-                p
-                for p in self.store.list("/pods", ns)
-                if is_active(p)
-                and (p.get("status") or {}).get("podIP")
-                and labels_match({"matchLabels": spec["selector"]}, p["metadata"].get("labels"))
-            ]
-            addrs = [
-                {
-                    "ip": p["status"]["podIP"],
-                    "nodeName": (p.get("spec") or {}).get("nodeName", ""),
-                    "targetRef": {
-                        "kind": "Pod",
-                        "name": p["metadata"]["name"],
-                        "namespace": ns,
-                        "uid": p["metadata"]["uid"],
-                    },
-                }
-                for p in pods
-            ]
-            ready = [a for a, p in zip(addrs, pods, strict=True) if pod_ready(p)]
-            not_ready = [a for a, p in zip(addrs, pods, strict=True) if not pod_ready(p)]
-            ports = [ep for ep in (_endpoint_port(port, pods) for port in spec.get("ports") or []) if ep]
-            subset: dict = {}
-            if ready:
-                subset["addresses"] = ready
-            if not_ready:
-                subset["notReadyAddresses"] = not_ready
-            if subset and ports:
-                subset["ports"] = ports
-            body = {
-                "apiVersion": "v1",
-                "kind": "Endpoints",
-                "metadata": {
-                    "name": meta["name"],
+        self.guard.each(services, self.sync)
+
+    def sync(self, svc: dict) -> None:
+        meta, spec = svc["metadata"], svc.get("spec") or {}
+        if not spec.get("selector") or meta.get("deletionTimestamp"):
+            return
+        ns = meta.get("namespace")
+        pods = [
+            p
+            for p in self.store.list("/pods", ns)
+            if is_active(p)
+            and (p.get("status") or {}).get("podIP")
+            and labels_match({"matchLabels": spec["selector"]}, p["metadata"].get("labels"))
+        ]
+        addrs = [
+            {
+                "ip": p["status"]["podIP"],
+                "nodeName": (p.get("spec") or {}).get("nodeName", ""),
+                "targetRef": {
+                    "kind": "Pod",
+                    "name": p["metadata"]["name"],
                     "namespace": ns,
-                    "labels": dict(meta.get("labels") or {}),
-                    "annotations": {MANAGED: meta.get("creationTimestamp", "")},
+                    "uid": p["metadata"]["uid"],
                 },
-                "subsets": [subset] if subset else [],
             }
-            current = self.store.get("/endpoints", ns, meta["name"])
-            if current is None:
-                with contextlib.suppress(ApiError):
-                    self.store.create("/endpoints", body)
-            elif current.get("subsets") != body["subsets"]:
+            for p in pods
+        ]
+        ready = [a for a, p in zip(addrs, pods, strict=True) if pod_ready(p)]
+        not_ready = [a for a, p in zip(addrs, pods, strict=True) if not pod_ready(p)]
+        ports = [ep for ep in (_endpoint_port(port, pods) for port in spec.get("ports") or []) if ep]
+        subset: dict = {}
+        if ready:
+            subset["addresses"] = ready
+        if not_ready:
+            subset["notReadyAddresses"] = not_ready
+        if subset and ports:
+            subset["ports"] = ports
+        body = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": ns,
+                "labels": dict(meta.get("labels") or {}),
+                "annotations": {MANAGED: meta.get("creationTimestamp", "")},
+            },
+            "subsets": [subset] if subset else [],
+        }
+        current = self.store.get("/endpoints", ns, meta["name"])
+        if current is None:
+            with contextlib.suppress(ApiError):
+                self.store.create("/endpoints", body)
+        elif current.get("subsets") != body["subsets"]:
 
-                def fn(o: dict, subsets: object = body["subsets"]) -> None:
-                    o["subsets"] = subsets
+            def fn(o: dict, subsets: object = body["subsets"]) -> None:
+                o["subsets"] = subsets
 
-                self.store.mutate("/endpoints", ns, meta["name"], fn)
+            self.store.mutate("/endpoints", ns, meta["name"], fn)
 
 
 def _endpoint_port(port: dict, pods: list[dict]) -> dict | None:
