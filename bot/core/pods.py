@@ -21,7 +21,13 @@ Rules (../shared/docs/rollout-status.md §4.5, §4.6), for regular and init cont
   `config_error_grace` from the event's first timestamp, while the pod has not started.
 - A container (init or not) terminated with exit code ≠ 0 under restartPolicy Never: failed (for a
   Job's pod this is a retry, not a failure of the Job; the Job rules decide).
-- Running with failing readiness: in progress.
+- Running with failing readiness: in progress; the text quotes the kubelet's latest `Unhealthy` event
+  ("Readiness probe failed: HTTP probe failed with statuscode: 503").
+
+Container events are pinned to their container by `involvedObject.fieldPath` (`spec.containers{web}`,
+`spec.initContainers{init}`); an event without a fieldPath is pinned only on a pod with a single container,
+since with several it could be any of them. Events written events.k8s.io-style (eventTime, series, null
+firstTimestamp) count the same as core/v1 ones (bot.core.status.event_first_seen / event_last_seen).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from bot.core.status import (
     condition,
     condition_is,
     event_first_seen,
+    event_last_seen,
     event_message,
     event_subject,
     events_for,
@@ -75,7 +82,10 @@ class Finding:
 @dataclass(frozen=True)
 class PodFindings:
     """What one pod shows. `stuck`: causes that will not resolve by themselves (they fail a workload);
-    `terminal`: the pod ended unsuccessfully (a Job retries it; a standalone pod has failed)."""
+    `terminal`: the pod ended unsuccessfully (a Job retries it; a standalone pod has failed);
+    `unready`: one Finding per container holding the pod back (for a deadline's failures and logs);
+    `brief`: the pod's state in a few words, kubectl-like ("CrashLoopBackOff", "Init:ContainerCreating",
+    "not ready: Readiness probe failed: ...")."""
 
     name: str
     stuck: tuple[Finding, ...]
@@ -84,6 +94,8 @@ class PodFindings:
     ready: bool
     gated_in_init: bool
     succeeded: bool
+    unready: tuple[Finding, ...] = ()
+    brief: str = ""
 
 
 def assess_pod(
@@ -128,6 +140,7 @@ def analyze_pod(
 
     init_specs = {c.get("name"): c for c in spec_of(pod).get("initContainers") or ()}
     terminal: Finding | None = None
+    unready: list[Finding] = []
     groups = ((True, status.get("initContainerStatuses")), (False, status.get("containerStatuses")))
     for init, statuses in groups:
         for cs in statuses or ():
@@ -136,9 +149,15 @@ def analyze_pod(
             ended = _container(pod, cs, init, restart_policy, events, now, policy, stuck, notes)
             if ended is not None and terminal is None:
                 terminal = ended
+            holding = _holding_back(pod, cs, init, spec, events)
+            if holding is not None:
+                unready.append(holding)
 
+    mount_note = ""
     if not _started(pod):
+        before = len(notes)
         _missing_mounts(pod, events, now, policy, stuck, notes)
+        mount_note = notes[before] if len(notes) > before else ""
 
     if phase == "Failed" and terminal is None:
         reason = str(status.get("reason") or "Failed")
@@ -146,15 +165,119 @@ def analyze_pod(
         text = f"{reason}: {message}" if message else reason
         terminal = Finding(Failure("Pod", name, reason, message), text)
 
+    ready = condition_is(pod, "Ready")
+    if not ready and not unready and phase not in ("Succeeded", "Failed"):
+        # Not ready without a container to blame (not scheduled, no statuses yet): the pod itself.
+        scheduled = condition(pod, "PodScheduled")
+        unscheduled = scheduled is not None and scheduled.get("status") == "False"
+        why = str(scheduled.get("reason") or "NotScheduled") if scheduled and unscheduled else "NotReady"
+        detail = str(scheduled.get("message") or "") if scheduled and unscheduled else phase
+        unready.append(Finding(Failure("Pod", name, why, detail), f"pod {why}: {detail}"))
+    first_stuck = stuck[0].failure if stuck else (terminal.failure if terminal else None)
+    if first_stuck is not None:
+        brief = ("Init:" if first_stuck.init_container else "") + first_stuck.reason
+    else:
+        brief = mount_note or _kubectl_status(pod, unready)
     return PodFindings(
         name=name,
         stuck=tuple(stuck),
         terminal=terminal,
         notes=tuple(notes),
-        ready=condition_is(pod, "Ready"),
+        ready=ready,
         gated_in_init=_gated_in_init(pod),
         succeeded=phase == "Succeeded",
+        unready=tuple(unready),
+        brief=brief,
     )
+
+
+def _kubectl_status(pod: Mapping[str, Any], unready: Sequence[Finding]) -> str:
+    """The pod's state in a few words, from the first container holding it back (kubectl's STATUS)."""
+    status = status_of(pod)
+    scheduled = condition(pod, "PodScheduled")
+    if scheduled is not None and scheduled.get("status") == "False":
+        return str(scheduled.get("reason") or "not scheduled")
+    if status.get("phase") == "Unknown":
+        return "Unknown"
+    for f in unready:
+        failure = f.failure
+        if failure.container is None:
+            continue
+        if failure.reason == "NotReady":
+            return "not ready" + (f": {failure.message}" if failure.message else "")
+        return ("Init:" if failure.init_container else "") + failure.reason
+    return str(status.get("phase") or "Pending")
+
+
+def _holding_back(
+    pod: Mapping[str, Any],
+    cs: Mapping[str, Any],
+    init: bool,
+    spec: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]],
+) -> Finding | None:
+    """A container that keeps the pod from being ready: a main container not ready, or an init container
+    (not a ready sidecar) that has not finished; reason = its waiting/terminated reason, else NotReady
+    with the latest probe failure as the message."""
+    cname = str(cs.get("name") or "?")
+    state = cs.get("state") or {}
+    terminated = state.get("terminated")
+    if init:
+        if isinstance(terminated, Mapping) and terminated.get("exitCode") == 0:
+            return None
+        if spec.get("restartPolicy") == "Always" and cs.get("ready"):
+            return None  # a native sidecar that runs and is ready
+    elif cs.get("ready"):
+        return None
+    restarts = cs.get("restartCount") if isinstance(cs.get("restartCount"), int) else None
+    label = f"init container {cname}" if init else f"container {cname}"
+    waiting = state.get("waiting")
+    if isinstance(waiting, Mapping):
+        reason = str(waiting.get("reason") or "Waiting")
+        message = str(waiting.get("message") or "")
+        failure = Failure("Pod", name_of(pod), reason, message, cname, init, None, restarts)
+        return Finding(failure, f"{label} {reason}" + (f": {message}" if message else ""))
+    if isinstance(terminated, Mapping):
+        reason = str(terminated.get("reason") or "Terminated")
+        code = terminated.get("exitCode") if isinstance(terminated.get("exitCode"), int) else None
+        failure = Failure("Pod", name_of(pod), reason, "", cname, init, code, restarts)
+        return Finding(failure, f"{label} {reason}" + (f", exit {code}" if code is not None else ""))
+    probe = probe_failure(pod, cname, init, events)
+    failure = Failure("Pod", name_of(pod), "NotReady", probe, cname, init, None, restarts)
+    return Finding(failure, f"{label} not ready" + (f": {probe}" if probe else ""))
+
+
+def container_events(
+    pod: Mapping[str, Any], cname: str, init: bool, events: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The events about one container: its fieldPath, or none at all on a pod with a single container."""
+    field_path = f"spec.initContainers{{{cname}}}" if init else f"spec.containers{{{cname}}}"
+    spec = spec_of(pod)
+    sole = len(spec.get("containers") or ()) + len(spec.get("initContainers") or ()) <= 1
+    found = []
+    for event in events:
+        path = event_subject(event).get("fieldPath")
+        if path == field_path or (not path and sole):
+            found.append(event)
+    return found
+
+
+_PROBE_FAILED = ("Readiness probe failed", "Startup probe failed", "Liveness probe failed")
+
+
+def probe_failure(pod: Mapping[str, Any], cname: str, init: bool, events: Sequence[Mapping[str, Any]]) -> str:
+    """The latest `Unhealthy` probe failure of the container ("Readiness probe failed: ..."), or ""."""
+    latest: tuple[Any, str] | None = None
+    for event in container_events(pod, cname, init, events):
+        if event.get("type") != "Warning" or event.get("reason") != "Unhealthy":
+            continue
+        message = event_message(event).strip()
+        if not message.startswith(_PROBE_FAILED):
+            continue
+        seen = event_last_seen(event)
+        if seen is not None and (latest is None or seen >= latest[0]):
+            latest = (seen, message)
+    return latest[1] if latest else ""
 
 
 def _container(
@@ -242,10 +365,10 @@ def _container(
     if isinstance(running, Mapping) and not cs.get("ready"):
         if init:
             notes.append(f"{label} running")
-        elif cs.get("started") is False:
-            notes.append(f"{label} starting")
         else:
-            notes.append(f"{label} not ready")
+            probe = probe_failure(pod, cname, init, events)
+            word = "starting" if cs.get("started") is False else "not ready"
+            notes.append(f"{label} {word}" + (f": {probe}" if probe else ""))
     return None
 
 
@@ -311,13 +434,11 @@ def _missing_mounts(
 def _config_error_since(
     pod: Mapping[str, Any], cname: str, init: bool, events: Sequence[Mapping[str, Any]]
 ) -> datetime | None:
-    field_path = f"spec.initContainers{{{cname}}}" if init else f"spec.containers{{{cname}}}"
-    for event in events:  # oldest first
+    for event in container_events(pod, cname, init, events):  # oldest first
         if event.get("type") != "Warning" or event.get("reason") != "Failed":
             continue
-        path = event_subject(event).get("fieldPath")
         message = event_message(event)
-        if (path in (None, "", field_path)) and message.startswith("Error:") and "ImagePull" not in message:
+        if message.startswith("Error:") and "ImagePull" not in message:
             return event_first_seen(event)
     ready = condition(pod, "Ready")
     return (parse_time(ready.get("lastTransitionTime")) if ready else None) or parse_time(

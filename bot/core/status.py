@@ -23,6 +23,8 @@ for custom resources) → Stalled=True failed / Reconciling=True in_progress →
 - PodDisruptionBudget, ConfigMap, Secret: current. CronJob: current (suspended: + warning).
 - anything else: Ready condition (True current, False/Unknown in_progress), then status.phase / state /
   health / status word lists (failed, in progress, ready), else current.
+A Ready or Stalled condition whose own observedGeneration is below metadata.generation (Flux, cert-manager,
+Crossplane write it per condition) describes an older spec: in_progress, whatever it says.
 
 The rules are those of ../shared/docs/rollout-status.md §4/§5; the kind-specific ones live in
 `bot.core.pods` (pods and their containers) and `bot.core.workloads` (Deployment, ReplicaSet,
@@ -363,9 +365,27 @@ def _generation_lag(obj: Mapping[str, Any]) -> Assessment | None:
     return None
 
 
+def _stale_condition(obj: Mapping[str, Any], cond: Mapping[str, Any]) -> Assessment | None:
+    """A condition written for an older generation (Flux, cert-manager and Crossplane set
+    observedGeneration per condition): it says nothing about the current spec yet."""
+    generation = meta(obj).get("generation")
+    observed = cond.get("observedGeneration")
+    if not isinstance(generation, int) or isinstance(generation, bool) or observed is None:
+        return None
+    if as_int(observed, generation) >= generation:
+        return None
+    return Assessment(
+        State.IN_PROGRESS,
+        f"{cond.get('type')} condition is for generation {as_int(observed)}, object is at {generation}",
+    )
+
+
 def _stalled_or_reconciling(obj: Mapping[str, Any]) -> Assessment | None:
     stalled = condition(obj, "Stalled")
     if stalled is not None and stalled.get("status") == "True":
+        stale = _stale_condition(obj, stalled)
+        if stale is not None:
+            return stale
         reason = str(stalled.get("reason") or "Stalled")
         message = str(stalled.get("message") or "")
         kind, name = str(obj["kind"]), name_of(obj)
@@ -518,6 +538,9 @@ def _assess_generic(obj: Mapping[str, Any]) -> Assessment:
     kind, name = str(obj["kind"]), name_of(obj)
     ready = condition(obj, "Ready")
     if ready is not None:
+        stale = _stale_condition(obj, ready)
+        if stale is not None:
+            return stale
         detail = str(ready.get("message") or ready.get("reason") or "")
         suffix = f": {detail}" if detail else ""
         if ready.get("status") == "True":

@@ -76,7 +76,7 @@ def _live(pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 class _PodView:
-    """The findings of a workload's new pods, and the texts naming them."""
+    """The findings of a workload's pods (of one revision), and the texts naming them."""
 
     def __init__(
         self,
@@ -85,7 +85,9 @@ class _PodView:
         now: datetime,
         policy: Policy,
     ) -> None:
-        self.found: list[PodFindings] = [analyze_pod(p, related, now, policy) for p in _live(pods)]
+        live = sorted(_live(pods), key=lambda p: _name_key(name_of(p)))
+        self.pods: dict[str, Mapping[str, Any]] = {name_of(p): p for p in live}
+        self.found: list[PodFindings] = [analyze_pod(p, related, now, policy) for p in live]
 
     def stuck(self, *, skip: frozenset[str] = frozenset()) -> list[Finding]:
         return [
@@ -94,6 +96,19 @@ class _PodView:
             for f in pf.stuck
             if f.failure.reason not in skip
         ]
+
+    def not_ready(self) -> list[PodFindings]:
+        return [pf for pf in self.found if not pf.ready and not pf.succeeded]
+
+    def unready_failures(self) -> list[Finding]:
+        """Each not-ready pod's containers that hold it back (pods already failed on their own excluded),
+        so a deadline names them and the tracker fetches their logs."""
+        found = []
+        for pf in self.not_ready()[:_MAX_NAMED_FAILURES]:
+            if pf.stuck:
+                continue
+            found += [Finding(f.failure, f"pod {pf.name}: {f.text}") for f in pf.unready]
+        return found
 
     def ready_count(self) -> int:
         return sum(1 for pf in self.found if pf.ready)
@@ -109,6 +124,38 @@ class _PodView:
             if not pf.ready and not pf.succeeded and pf.notes:
                 return f"pod {pf.name}: {pf.notes[0]}"
         return ""
+
+
+_MAX_NAMED_FAILURES = 5  # not-ready pods attached to a deadline's failure
+_MAX_NAMED_PODS = 2  # not-ready pods named in a progress text
+
+
+def _name_key(name: str) -> tuple[str, int, str]:
+    """Sort by name with a trailing ordinal numerically (db-2 before db-10)."""
+    stem, _, tail = name.rpartition("-")
+    return (stem, int(tail), "") if tail.isdigit() else (name, -1, name)
+
+
+def _pod_entry(pf: PodFindings, suffix: str = "") -> str:
+    """'web-x not ready: Readiness probe failed: ...', or 'waiting for db-2: CrashLoopBackOff'."""
+    brief = pf.brief or "not ready"
+    if brief.startswith("not ready"):
+        return f"{pf.name} {brief}{suffix}"
+    return f"waiting for {pf.name}: {brief}{suffix}"
+
+
+def _pending_text(entries: Sequence[str]) -> str:
+    shown = "; ".join(entries[:_MAX_NAMED_PODS])
+    more = len(entries) - _MAX_NAMED_PODS
+    return shown + (f" (and {plural(more, 'more pod')} not ready)" if more > 0 else "")
+
+
+def _progress(progress: str, notes: Sequence[str], entries: Sequence[str]) -> str:
+    """The progress counters, then the first note (a grace running out), then the pods not ready."""
+    parts = [progress, *notes[:1]]
+    if entries:
+        parts.append(_pending_text(entries))
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -280,6 +327,7 @@ def assess_deployment(
         failures.append(
             Finding(Failure("Deployment", name_of(dep), "ProgressDeadlineExceeded", message), text)
         )
+        failures += view.unready_failures()
     for source in (dep, new_rs):
         replica_failure = _replica_failure(source, now, policy, notes) if source else None
         if replica_failure is not None:
@@ -309,11 +357,11 @@ def assess_deployment(
 
     progress = f"{new_ready}/{desired} new pods ready"
     old = max(0, total - updated)
-    note = notes[0] if notes else view.first_note()
     if updated < desired or ready < desired or new_ready < desired:
         if old and updated >= desired:
             progress += f", waiting for {plural(old, 'old pod')} to terminate"
-        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+        entries = [_pod_entry(pf) for pf in view.not_ready()]
+        return counters.result(State.IN_PROGRESS, _progress(progress, notes, entries))
     if total > desired or old:
         extra = max(old, total - desired)
         text = f"waiting for {plural(extra, 'old pod')} to terminate ({progress})"
@@ -357,12 +405,12 @@ def assess_replica_set(
     if failures:
         return _failed(failures, counters)
     progress = f"{ready}/{desired} pods ready"
-    note = notes[0] if notes else view.first_note()
     if any(
         as_int(status.get(k)) < desired
         for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas")
     ):
-        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+        entries = [_pod_entry(pf) for pf in view.not_ready()]
+        return counters.result(State.IN_PROGRESS, _progress(progress, notes, entries))
     extra = as_int(status.get("replicas")) - desired
     if extra > 0:
         return counters.result(State.IN_PROGRESS, f"waiting for {plural(extra, 'extra pod')} to terminate")
@@ -382,13 +430,25 @@ def assess_stateful_set(
     current_revision = status.get("currentRevision")
     pods = _pods_of(sts, related)
     if update_revision:
-        pods = [p for p in pods if labels_of(p).get(REVISION_HASH) == update_revision]
-    view = _PodView(pods, related, now, policy)
+        new_pods = [p for p in pods if labels_of(p).get(REVISION_HASH) == update_revision]
+        old_pods = [p for p in pods if labels_of(p).get(REVISION_HASH) != update_revision]
+    else:
+        new_pods, old_pods = pods, []
+    view = _PodView(new_pods, related, now, policy)
+    old_view = _PodView(old_pods, related, now, policy)
     replicas = as_int(status.get("replicas"))
     ready = as_int(status.get("readyReplicas"))
     updated = as_int(status.get("updatedReplicas"))
+    strategy = spec.get("updateStrategy") or {}
+    on_delete = strategy.get("type") == "OnDelete"
+    partition = 0 if on_delete else as_int((strategy.get("rollingUpdate") or {}).get("partition"), 0)
+    target = max(0, desired - partition)
     notes: list[str] = []
     failures = view.stuck()
+    rolling_out = updated < target or (partition <= 0 and current_revision != update_revision)
+    ordered = (spec.get("podManagementPolicy") or "OrderedReady") == "OrderedReady"
+    if not on_delete and rolling_out and ordered:
+        failures += _blocking_old_pods(old_view)
     if replicas < desired:
         failed_create = _failed_create(sts, related, now, policy, notes)
         if failed_create is not None:
@@ -398,16 +458,21 @@ def assess_stateful_set(
     else:
         new_ready = ready if current_revision == update_revision else min(updated, ready)
     new_ready = min(new_ready, desired)
-    counters = _Counters(new_ready, desired, view.waiting())
+    counters = _Counters(new_ready, desired, tuple(sorted(view.waiting() + old_view.waiting())))
     if failures:
         return _failed(failures, counters)
 
-    strategy = spec.get("updateStrategy") or {}
-    note = notes[0] if notes else view.first_note()
-    if strategy.get("type") == "OnDelete":
+    old_suffix = (
+        " (old revision: delete it by hand, OnDelete does not replace it)" if on_delete else " (old revision)"
+    )
+    pending = [(pf, "") for pf in view.not_ready()] + [(pf, old_suffix) for pf in old_view.not_ready()]
+    pending.sort(key=lambda item: _name_key(item[0].name))
+    entries = [_pod_entry(pf, suffix) for pf, suffix in pending]
+    if on_delete:
         # Pods are replaced only when someone deletes them: wait for readiness, not for the new revision.
-        if replicas < desired or ready < desired:
-            return counters.result(State.IN_PROGRESS, _with_note(f"{ready}/{desired} pods ready", note))
+        if replicas < desired or ready < desired or entries:
+            text = _progress(f"{ready}/{desired} pods ready", notes, entries)
+            return counters.result(State.IN_PROGRESS, text)
         stale = current_revision != update_revision and updated < desired
         warning = (
             f"updateStrategy OnDelete: {plural(desired - updated, 'pod')} keep the old revision until deleted"
@@ -420,18 +485,16 @@ def assess_stateful_set(
     if replicas > desired:
         text = f"waiting for {plural(replicas - desired, 'extra pod')} to terminate ({progress})"
         return counters.result(State.IN_PROGRESS, text)
-    partition = as_int((strategy.get("rollingUpdate") or {}).get("partition"), 0)
     if partition > 0:
-        target = max(0, desired - partition)
         if updated < target or ready < desired or replicas < desired:
             text = f"{min(updated, target)}/{target} pods updated (partition {partition})"
             text += f", {ready}/{desired} ready"
-            return counters.result(State.IN_PROGRESS, _with_note(text, note))
+            return counters.result(State.IN_PROGRESS, _progress(text, notes, entries))
         warning = f"partition {partition}: pods with an ordinal below {partition} keep the old revision"
         text = f"partitioned rollout done: {updated}/{desired} pods updated, {ready}/{desired} ready"
         return counters.result(State.CURRENT, text, warnings=(warning,), ready=min(updated, desired))
     if replicas < desired or ready < desired or updated < desired or new_ready < desired:
-        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+        return counters.result(State.IN_PROGRESS, _progress(progress, notes, entries))
     if current_revision != update_revision:
         return counters.result(State.IN_PROGRESS, f"{progress}, waiting for the revision switch")
     if as_int(spec.get("minReadySeconds")) > 0 and as_int(status.get("availableReplicas")) < desired:
@@ -440,21 +503,54 @@ def assess_stateful_set(
     return counters.result(State.CURRENT, progress)
 
 
+def _blocking_old_pods(old_view: _PodView) -> list[Finding]:
+    """Old-revision pods that are broken: with OrderedReady the controller waits for every pod to be Running
+    and Ready before it updates any, and never replaces a broken one itself (kubernetes#67250)."""
+    found = []
+    for pf in old_view.not_ready():
+        if not pf.stuck:
+            continue  # still starting, or waiting out a grace: the progress text names it
+        cause = pf.stuck[0]
+        revision = labels_of(old_view.pods[pf.name]).get(REVISION_HASH) or "unknown"
+        text = (
+            f"rollout blocked by pod {pf.name} (revision {revision}, old): {cause.text}; "
+            "a StatefulSet does not replace a broken pod: delete it"
+        )
+        found.append(Finding(cause.failure, text))
+    return found
+
+
 # ----------------------------------------------------------------------------------------------------
 # DaemonSet
 
 
-def _new_daemon_pods(ds: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _new_daemon_pods(
+    ds: Mapping[str, Any], related: Sequence[Mapping[str, Any]]
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(new pods, pods whose revision cannot be told). New: controller-revision-hash of the newest
+    ControllerRevision the DaemonSet owns; else pod-template-generation == the template generation (the
+    annotation the API server sets, spec.templateGeneration); else == metadata.generation, which is at
+    least the template generation: a pod labelled with it is new, any other may be old and is not judged."""
     pods = _pods_of(ds, related)
-    generation = (meta(ds).get("annotations") or {}).get("deprecated.daemonset.template.generation")
-    if generation is not None:
-        return [p for p in pods if labels_of(p).get("pod-template-generation") == str(generation)]
     revisions = [r for r in related if r.get("kind") == "ControllerRevision" and owned_by(r, ds)]
     if revisions:
         newest = max(revisions, key=lambda r: as_int(r.get("revision")))
         revision_hash = labels_of(newest).get(REVISION_HASH)
-        return [p for p in pods if labels_of(p).get(REVISION_HASH) == revision_hash]
-    return pods
+        if revision_hash:
+            return [p for p in pods if labels_of(p).get(REVISION_HASH) == revision_hash], []
+    template_generation = (meta(ds).get("annotations") or {}).get(
+        "deprecated.daemonset.template.generation"
+    ) or spec_of(ds).get("templateGeneration")
+    if template_generation is not None:
+        wanted = str(template_generation)
+        return [p for p in pods if labels_of(p).get("pod-template-generation") == wanted], []
+    generation = meta(ds).get("generation")
+    new = [
+        p
+        for p in pods
+        if generation is not None and labels_of(p).get("pod-template-generation") == str(generation)
+    ]
+    return new, [p for p in pods if p not in new]
 
 
 def assess_daemon_set(
@@ -464,7 +560,9 @@ def assess_daemon_set(
     if status.get("desiredNumberScheduled") is None:
         return Assessment(State.IN_PROGRESS, "waiting for the controller to count the nodes")
     desired = as_int(status.get("desiredNumberScheduled"))
-    view = _PodView(_new_daemon_pods(ds, related), related, now, policy)
+    new_pods, unknown = _new_daemon_pods(ds, related)
+    unknown = _live(unknown)
+    view = _PodView(new_pods, related, now, policy)
     scheduled = as_int(status.get("currentNumberScheduled"))
     updated = as_int(status.get("updatedNumberScheduled"))
     ready = as_int(status.get("numberReady"))
@@ -475,25 +573,34 @@ def assess_daemon_set(
         failed_create = _failed_create(ds, related, now, policy, notes)
         if failed_create is not None:
             failures.append(failed_create)
-    new_ready = min(view.ready_count() if view.found else min(updated, ready), desired)
+    # With pods of unknown revision, the pods seen cannot be counted: the controller's counters decide.
+    counted = view.ready_count() if view.found and not unknown else min(updated, ready)
+    new_ready = min(counted, desired)
     counters = _Counters(new_ready, desired, view.waiting())
     if failures:
         return _failed(failures, counters)
-    note = notes[0] if notes else view.first_note()
+    entries = [_pod_entry(pf) for pf in view.not_ready()]
+    if unknown:
+        notes.append(
+            f"{plural(len(unknown), 'pod')} of unknown revision not judged (no ControllerRevision or "
+            "template generation tells new pods from old)"
+        )
     if desired == 0:
         return Assessment(
             State.CURRENT, "0 nodes to run on", warnings=("no node matches the DaemonSet's scheduling rules",)
         )
     if (spec_of(ds).get("updateStrategy") or {}).get("type") == "OnDelete":
         if scheduled < desired or ready < desired:
-            return counters.result(State.IN_PROGRESS, _with_note(f"{ready}/{desired} pods ready", note))
+            return counters.result(
+                State.IN_PROGRESS, _progress(f"{ready}/{desired} pods ready", notes, entries)
+            )
         warning = "updateStrategy OnDelete: pods are updated only when deleted"
         return counters.result(State.CURRENT, f"{ready}/{desired} pods ready", warnings=(warning,))
     progress = f"{new_ready}/{desired} updated pods ready"
     if min(scheduled, updated, ready, available) < desired or new_ready < desired:
         if updated >= desired and available < desired <= ready:
             progress += f", {available}/{desired} available"
-        return counters.result(State.IN_PROGRESS, _with_note(progress, note))
+        return counters.result(State.IN_PROGRESS, _progress(progress, notes, entries))
     return counters.result(State.CURRENT, progress)
 
 

@@ -112,10 +112,13 @@ def cond(
     since: datetime = T0,
     probe: bool = False,
     update: bool = False,
+    observed_generation: int | None = None,
 ) -> Obj:
     """A status condition. `probe` adds lastProbeTime: null (pods, Jobs), `update` lastUpdateTime
-    (Deployments)."""
+    (Deployments), `observed_generation` the per-condition observedGeneration (Flux, cert-manager)."""
     c: Obj = {"lastTransitionTime": ts(since), "status": status, "type": ctype}
+    if observed_generation is not None:
+        c["observedGeneration"] = observed_generation
     if probe:
         c["lastProbeTime"] = None
     if update:
@@ -454,7 +457,9 @@ def pod_for(owner: Mapping[str, Any], suffix: str | int = "x2k4p", **overrides: 
         )
     elif kind == "DaemonSet":
         name = f"{owner_name}-{suffix}"
-        generation = owner["metadata"]["annotations"]["deprecated.daemonset.template.generation"]
+        generation = (owner["metadata"].get("annotations") or {}).get(
+            "deprecated.daemonset.template.generation", owner["metadata"].get("generation", 1)
+        )
         labels.setdefault("controller-revision-hash", revision or short_hash(owner_name, generation))
         labels.setdefault("pod-template-generation", str(generation))
     else:
@@ -687,6 +692,7 @@ def stateful_set(
     partition: int | None = 0,
     update_strategy: str = "RollingUpdate",
     min_ready_seconds: int = 0,
+    pod_management_policy: str = "OrderedReady",
 ) -> Obj:
     """A StatefulSet, by default fully rolled out (currentRevision == updateRevision)."""
     labels = {"app": name}
@@ -702,7 +708,7 @@ def stateful_set(
         strategy["rollingUpdate"] = {"partition": partition}
     spec: Obj = {
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-        "podManagementPolicy": "OrderedReady",
+        "podManagementPolicy": pod_management_policy,
         "replicas": replicas,
         "revisionHistoryLimit": 10,
         "selector": {"matchLabels": dict(labels)},
@@ -748,9 +754,11 @@ def daemon_set(
     ready: int | None = None,
     available: int | None = None,
     update_strategy: str = "RollingUpdate",
+    template_generation_annotation: bool = True,
 ) -> Obj:
     """A DaemonSet, by default rolled out on `desired` nodes; `desired=None` leaves the status empty (the
-    controller has not written it)."""
+    controller has not written it). `template_generation_annotation=False` leaves out the
+    deprecated.daemonset.template.generation annotation (objects from a client that strips it)."""
     labels = {"app": name}
     strategy: Obj = {"type": update_strategy}
     if update_strategy == "RollingUpdate":
@@ -769,6 +777,7 @@ def daemon_set(
         }
         if status["numberAvailable"] < desired:
             status["numberUnavailable"] = desired - status["numberAvailable"]
+    annotations = {"deprecated.daemonset.template.generation": str(generation)}
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
@@ -777,7 +786,7 @@ def daemon_set(
             name,
             namespace,
             labels=labels,
-            annotations={"deprecated.daemonset.template.generation": str(generation)},
+            annotations=annotations if template_generation_annotation else None,
             generation=generation,
         ),
         "spec": {
@@ -787,6 +796,26 @@ def daemon_set(
             "updateStrategy": strategy,
         },
         "status": status,
+    }
+
+
+def controller_revision(owner: Mapping[str, Any], revision: int, revision_hash: str | None = None) -> Obj:
+    """A ControllerRevision of a StatefulSet or DaemonSet (`revision_hash` defaults to the one pod_for
+    gives a DaemonSet's pods of template generation `revision`)."""
+    owner_name = owner["metadata"]["name"]
+    revision_hash = revision_hash or short_hash(owner_name, revision)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": object_meta(
+            "ControllerRevision",
+            f"{owner_name}-{revision_hash}",
+            owner["metadata"].get("namespace", NAMESPACE),
+            labels={**owner["spec"]["selector"]["matchLabels"], "controller-revision-hash": revision_hash},
+            owner=owner,
+        ),
+        "data": {"spec": {"template": {"$patch": "replace"}}},
+        "revision": revision,
     }
 
 
@@ -1166,13 +1195,17 @@ def event(
     field_path: str | None = None,
     component: str = "kubelet",
     host: str | None = "node-1",
+    new_style: bool = False,
 ) -> Obj:
-    """A core/v1 Event about `about`, as kubelet and most controllers still write them."""
+    """A core/v1 Event about `about`, as kubelet and most controllers still write them.
+
+    `new_style`: one an events.k8s.io/v1 client wrote, read back through core/v1 (a 1.35 scheduler's):
+    eventTime set, firstTimestamp/lastTimestamp null, no count, repeats in `series` (from `count` > 1)."""
     namespace = about["metadata"].get("namespace", NAMESPACE)
     source: Obj = {"component": component}
     if host and component == "kubelet":
         source["host"] = host
-    return {
+    ev: Obj = {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": object_meta(
@@ -1193,6 +1226,14 @@ def event(
         "reportingComponent": component,
         "reportingInstance": host or "",
     }
+    if new_style:
+        del ev["count"]
+        ev.update(
+            firstTimestamp=None, lastTimestamp=None, eventTime=micro_ts(first), action=reason, source={}
+        )
+        if count > 1 or last is not None:
+            ev["series"] = {"count": max(count, 2), "lastObservedTime": micro_ts(last or first)}
+    return ev
 
 
 def event_v1(

@@ -218,6 +218,59 @@ def test_custom_resources(obj: dict[str, Any], state: State, reason: str) -> Non
     assert reason in result.reason
 
 
+@pytest.mark.parametrize(
+    ("obj", "state", "reason"),
+    [
+        pytest.param(
+            custom_resource(generation=2, conditions=[cond("Ready", "True", observed_generation=1)]),
+            State.IN_PROGRESS,
+            "Ready condition is for generation 1, object is at 2",
+            id="ready-true-for-an-older-generation",
+        ),
+        pytest.param(
+            custom_resource(generation=2, conditions=[cond("Ready", "True", observed_generation=2)]),
+            State.CURRENT,
+            "Ready",
+            id="ready-true-for-this-generation",
+        ),
+        pytest.param(
+            custom_resource(
+                generation=3,
+                observed_generation=3,  # status-level says seen; the condition itself lags (cert-manager)
+                conditions=[cond("Ready", "True", "Ready", observed_generation=2)],
+            ),
+            State.IN_PROGRESS,
+            "Ready condition is for generation 2, object is at 3",
+            id="status-observed-but-condition-stale",
+        ),
+        pytest.param(
+            custom_resource(
+                generation=2,
+                conditions=[cond("Stalled", "True", "InvalidSpec", "bad", observed_generation=1)],
+            ),
+            State.IN_PROGRESS,
+            "Stalled condition is for generation 1, object is at 2",
+            id="stalled-for-an-older-generation-does-not-fail",
+        ),
+        pytest.param(
+            custom_resource(
+                generation=2,
+                conditions=[cond("Stalled", "True", "InvalidSpec", "bad", observed_generation=2)],
+            ),
+            State.FAILED,
+            "Stalled: InvalidSpec: bad",
+            id="stalled-for-this-generation-fails",
+        ),
+    ],
+)
+def test_custom_resource_conditions_carry_their_own_generation(
+    obj: dict[str, Any], state: State, reason: str
+) -> None:
+    result = check(obj)
+    assert result.state is state, result
+    assert reason in result.reason
+
+
 def test_unknown_cr_failure_is_structured() -> None:
     result = check(
         custom_resource("Bucket", "assets", status={"phase": "Failed", "message": "bucket name taken"})

@@ -206,8 +206,8 @@ def test_progress_text_names_the_first_waiting_new_pod() -> None:
     dep, related = rollout(updated=2, ready=1, available=1, new_pods=[[running()], CREATING])
     result = check(dep, related)
     assert result.state is State.IN_PROGRESS
-    assert "1/3 new pods ready (pod web-" in result.reason
-    assert "ContainerCreating" in result.reason
+    creating = related[3]["metadata"]["name"]
+    assert result.reason == f"1/3 new pods ready; waiting for {creating}: ContainerCreating"
 
 
 def test_new_pods_gated_in_init_are_listed() -> None:
@@ -270,11 +270,20 @@ def test_stateful_set_counts_done_but_revision_not_switched() -> None:
 
 
 def test_stateful_set_updated_pod_crash_fails_old_pod_crash_does_not() -> None:
-    sts = stateful_set(current_revision="db-old", update_revision="db-new", updated=1, ready=2)
+    """With Parallel pod management the controller replaces the broken old pod itself (no block)."""
+    sts = stateful_set(
+        current_revision="db-old",
+        update_revision="db-new",
+        updated=1,
+        ready=2,
+        pod_management_policy="Parallel",
+    )
     new = pod_for(sts, 2, containers=[waiting("db", "CrashLoopBackOff", restarts=3, last_exit_code=1)])
     old_crash = pod_for(sts, 1, revision="db-old", containers=[waiting("db", "CrashLoopBackOff", restarts=9)])
     old_ok = pod_for(sts, 0, revision="db-old", containers=[running("db")])
-    assert check(sts, [old_crash, old_ok]).state is State.IN_PROGRESS
+    waiting_only = check(sts, [old_crash, old_ok])
+    assert waiting_only.state is State.IN_PROGRESS
+    assert waiting_only.reason == "1/3 updated pods ready; waiting for db-1: CrashLoopBackOff (old revision)"
     result = check(sts, [new, old_crash, old_ok])
     assert result.state is State.FAILED
     assert result.reason.startswith("pod db-2: CrashLoopBackOff: container db restarted 3 times")
