@@ -99,8 +99,28 @@ class WatchFault:
     after: int
 
 
+SERVICE_ACCOUNT = "system:serviceaccount:default:helmbot"
+
+
+def _forbidden(
+    verb: str, key: str, namespace: str | None, name: str | None, subresource: str | None
+) -> ApiError:
+    """An RBAC denial as the apiserver words it."""
+    group, _, plural = key.partition("/")
+    what = f"{plural}.{group}" if group else plural
+    subject = f'{what} "{name}"' if name else what
+    resource = f"{plural}/{subresource}" if subresource else plural
+    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    message = (f'{subject} is forbidden: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{resource}" '
+               f'in API group "{group}" {where}')
+    details: dict = {"group": group, "kind": plural}
+    if name:
+        details["name"] = name
+    return ApiError(403, "Forbidden", message, details=details)
+
+
 class Faults:
-    """The active rules; thread-safe. `times` counts down per firing (a watch rule fires when it triggers)."""
+    """The active rules; thread-safe. `times` counts down when a rule fires; spent rules are dropped."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -126,18 +146,24 @@ class Faults:
     def _take(self, rule: FaultRule) -> None:
         if rule.times is not None:
             rule.times -= 1
+            if rule.times <= 0 and rule in self._rules:
+                self._rules.remove(rule)
 
-    def before_request(self, verb: str, key: str, namespace: str | None) -> ApiError | None:
+    def before_request(self, verb: str, key: str, namespace: str | None, *, name: str | None = None,
+                       subresource: str | None = None) -> ApiError | None:
         """Sleep for latency rules; return the injected error, if any."""
         delay, error = 0.0, None
         with self._lock:
-            for rule in self._rules:
+            for rule in list(self._rules):
                 if rule.kind == "latency" and rule.matches(verb, key, namespace):
                     delay += rule.seconds
                     self._take(rule)
                 elif rule.kind == "error" and error is None and rule.matches(verb, key, namespace):
                     self._take(rule)
                     reason = _REASONS.get(rule.code, "InternalError")
+                    if rule.code == 403:
+                        error = _forbidden(verb, key, namespace, name, subresource)
+                        continue
                     details = {"retryAfterSeconds": rule.retry_after} if rule.code == 429 else None
                     error = ApiError(
                         rule.code, reason, f"injected fault: {reason} ({verb} {key})", details=details
@@ -146,10 +172,15 @@ class Faults:
             time.sleep(delay)
         return error
 
-    def watch_fault(self, key: str, namespace: str | None) -> WatchFault | None:
+    def watch_fault(self, key: str, namespace: str | None, sent: int) -> WatchFault | None:
+        """The watch rule that fires now for a stream that has sent `sent` events (consumed when it fires).
+
+        Called on every step of every open watch, so rules added at run time reach watches already open.
+        """
         with self._lock:
-            for rule in self._rules:
-                if rule.kind in ("drop-watch", "gone") and rule.matches("watch", key, namespace):
+            for rule in list(self._rules):
+                if rule.kind in ("drop-watch", "gone") and rule.matches("watch", key, namespace) \
+                        and sent >= rule.after:
                     self._take(rule)
                     return WatchFault(rule.kind, rule.after)
         return None

@@ -25,6 +25,7 @@ class Resource:
     subresources: tuple[str, ...] = ()  # "status", "scale", "log"
     verbs: tuple[str, ...] = ALL_VERBS
     singular: str = field(default="")
+    generation: bool = True  # metadata.generation: only kinds with spec/status semantics have one
 
     @property
     def key(self) -> str:
@@ -54,18 +55,20 @@ def _r(group: str, plural: str, kind: str, **kw: object) -> Resource:
 
 _ALL = ("all",)
 RESOURCES: tuple[Resource, ...] = (
-    _r("", "namespaces", "Namespace", namespaced=False, short_names=("ns",), subresources=("status",)),
+    _r("", "namespaces", "Namespace", generation=False, namespaced=False, short_names=("ns",),
+       subresources=("status",)),
     _r("", "pods", "Pod", short_names=("po",), categories=_ALL, subresources=("status", "log")),
     _r("", "services", "Service", short_names=("svc",), categories=_ALL, subresources=("status",)),
-    _r("", "configmaps", "ConfigMap", short_names=("cm",)),
-    _r("", "secrets", "Secret"),
-    _r("", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
-    _r("", "events", "Event", short_names=("ev",)),
+    _r("", "configmaps", "ConfigMap", generation=False, short_names=("cm",)),
+    _r("", "secrets", "Secret", generation=False),
+    _r("", "serviceaccounts", "ServiceAccount", generation=False, short_names=("sa",)),
+    _r("", "events", "Event", short_names=("ev",), generation=False),
     _r("", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",), subresources=("status",)),
     _r("", "persistentvolumes", "PersistentVolume", namespaced=False, short_names=("pv",),
        subresources=("status",)),
-    _r("", "endpoints", "Endpoints", short_names=("ep",), singular="endpoints"),
-    _r("", "nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
+    _r("", "endpoints", "Endpoints", generation=False, short_names=("ep",), singular="endpoints"),
+    _r("", "nodes", "Node", generation=False, namespaced=False, short_names=("no",),
+       subresources=("status",)),
     _r("apps", "deployments", "Deployment", short_names=("deploy",), categories=_ALL,
        subresources=("status", "scale")),
     _r("apps", "replicasets", "ReplicaSet", short_names=("rs",), categories=_ALL,
@@ -73,7 +76,7 @@ RESOURCES: tuple[Resource, ...] = (
     _r("apps", "statefulsets", "StatefulSet", short_names=("sts",), categories=_ALL,
        subresources=("status", "scale")),
     _r("apps", "daemonsets", "DaemonSet", short_names=("ds",), categories=_ALL, subresources=("status",)),
-    _r("apps", "controllerrevisions", "ControllerRevision"),
+    _r("apps", "controllerrevisions", "ControllerRevision", generation=False),
     _r("batch", "jobs", "Job", categories=_ALL, subresources=("status",)),
     _r("batch", "cronjobs", "CronJob", short_names=("cj",), categories=_ALL, subresources=("status",)),
     _r("autoscaling", "horizontalpodautoscalers", "HorizontalPodAutoscaler", versions=("v2", "v1"),
@@ -82,12 +85,13 @@ RESOURCES: tuple[Resource, ...] = (
        subresources=("status",)),
     _r("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False,
        short_names=("crd", "crds"), subresources=("status",)),
-    _r("coordination.k8s.io", "leases", "Lease"),
-    _r("events.k8s.io", "events", "Event", short_names=("ev",)),
-    _r("rbac.authorization.k8s.io", "roles", "Role"),
-    _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding"),
-    _r("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", namespaced=False),
-    _r("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
+    _r("coordination.k8s.io", "leases", "Lease", generation=False),
+    _r("events.k8s.io", "events", "Event", short_names=("ev",), generation=False),
+    _r("rbac.authorization.k8s.io", "roles", "Role", generation=False),
+    _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", generation=False),
+    _r("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", generation=False, namespaced=False),
+    _r("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", generation=False,
+       namespaced=False),
     _r("networking.k8s.io", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     _r("networking.k8s.io", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
 )

@@ -107,14 +107,45 @@ def _field_value(obj: Mapping, path: str) -> str:
     return str(cur)
 
 
-def parse_field_selector(expr: str | None) -> Callable[[Mapping], bool]:
+_EVENT_FIELDS = frozenset(
+    [f"involvedObject.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion",
+                                     "fieldPath")]
+    + ["reason", "reportingComponent", "source", "type"]
+)
+# Field labels each kind supports besides metadata.name and metadata.namespace (as the apiserver has them).
+FIELD_LABELS: dict[str, frozenset[str]] = {
+    "/pods": frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                        "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
+                        "status.podIPs", "status.nominatedNodeName"}),
+    "/events": _EVENT_FIELDS,
+    "events.k8s.io/events": frozenset(
+        [f"regarding.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion",
+                                    "fieldPath")]
+        + ["reason", "reportingController", "type"]
+    ),
+    "/secrets": frozenset({"type"}),
+    "/namespaces": frozenset({"status.phase"}),
+    "/nodes": frozenset({"spec.unschedulable"}),
+    "/services": frozenset({"spec.clusterIP", "spec.type"}),
+    "/persistentvolumeclaims": frozenset({"spec.volumeName"}),
+    "apps/replicasets": frozenset({"status.replicas"}),
+    "batch/jobs": frozenset({"status.successful"}),
+}
+_FIELD_ALIASES = {("/events", "source"): "source.component"}
+
+
+def parse_field_selector(expr: str | None, key: str | None = None) -> Callable[[Mapping], bool]:
+    """A fieldSelector; with `key` (a store key), a field the kind lacks is a 400, as on a cluster."""
     terms: list[tuple[str, bool, str]] = []
     for term in _split(expr or ""):
         found = _EQ_RE.match(term)
         if not found:
             raise ApiError(400, "BadRequest", f"invalid field selector: {term!r}")
         path, op, value = found.groups()
-        terms.append((path, op == "!=", value))
+        known = ("metadata.name", "metadata.namespace", *FIELD_LABELS.get(key or "", ()))
+        if key is not None and path not in known:
+            raise ApiError(400, "BadRequest", f"field label not supported: {path}")
+        terms.append((_FIELD_ALIASES.get((key or "", path), path), op == "!=", value))
     return lambda obj: all(
         (_field_value(obj, p) != v) if neg else (_field_value(obj, p) == v) for p, neg, v in terms
     )

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from bot.sim import protobuf, registry, ssa, tables
+from bot.sim import protobuf, registry, ssa, tables, validation
 from bot.sim.faults import Faults
 from bot.sim.patching import json_patch, merge_patch, strategic_merge
 from bot.sim.registry import Resource
@@ -79,8 +79,10 @@ class ApiServer(ThreadingHTTPServer):
         store: Store,
         faults: Faults,
         admin: Callable[[str, str, dict], Any] | None = None,
+        bookmark_seconds: float = WATCH_BOOKMARK_SECONDS,
     ):
         self.store, self.faults, self.admin = store, faults, admin
+        self.bookmark_seconds = bookmark_seconds
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
@@ -145,6 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        for text in self._warnings:
+            self.send_header("Warning", f"299 - {json.dumps(text)}")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -217,6 +221,7 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         q = _query(self.path)
+        self._warnings: list[str] = []
         try:
             if url.path.startswith("/_sim/"):
                 self._admin(method, url.path)
@@ -307,7 +312,9 @@ class Handler(BaseHTTPRequestHandler):
             "DELETE": "delete" if route.name else "deletecollection",
         }[method]
         body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
-        injected = self.server.faults.before_request(verb, route.key, route.namespace)
+        injected = self.server.faults.before_request(
+            verb, route.key, route.namespace, name=route.name, subresource=route.sub
+        )
         if injected is not None:
             raise injected
         if route.sub == "log":
@@ -329,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
         elif verb == "delete":
             self._delete(route, q, body)
         else:
-            self._delete_collection(route, q)
+            self._delete_collection(route, q, body)
 
     def _out(self, route: Route, obj: dict) -> dict:
         if route.version != route.res.version:
@@ -358,13 +365,13 @@ class Handler(BaseHTTPRequestHandler):
             raise not_found(route.key, route.name)
         self._respond_obj(route, obj, q)
 
-    def _filter(self, q: dict[str, str]) -> Callable[[dict], bool]:
+    def _filter(self, route: Route, q: dict[str, str]) -> Callable[[dict], bool]:
         labels = parse_label_selector(q.get("labelSelector"))
-        fields = parse_field_selector(q.get("fieldSelector"))
+        fields = parse_field_selector(q.get("fieldSelector"), route.key)
         return lambda obj: labels(obj["metadata"].get("labels") or {}) and fields(obj)
 
     def _list(self, route: Route, q: dict[str, str]) -> None:
-        keep = self._filter(q)
+        keep = self._filter(route, q)
         items, rv = self.store.list_with_rv(route.key, route.namespace)
         items = [self._out(route, o) for o in items if keep(o)]
         if self._wants_table():
@@ -389,10 +396,24 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _prepare_body(self, route: Route, body: bytes) -> dict:
+    def _decoded(self, route: Route, q: dict[str, str], obj: dict, *, apply: bool = False) -> None:
+        """The decoder's type and unknown-field checks (main resource only); warnings go out as headers."""
+        if route.sub is None:
+            self._warnings += validation.check_decoding(
+                route.key, obj, field_validation=q.get("fieldValidation"), apply=apply
+            )
+
+    def _check(self, route: Route) -> Callable[[dict], None] | None:
+        """What the store runs on the defaulted object before storing it: validation, for main resources."""
+        if route.sub is not None:
+            return None
+        return lambda obj: validation.validate(route.key, obj)
+
+    def _prepare_body(self, route: Route, body: bytes, q: dict[str, str]) -> dict:
         obj = self._decode(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "request body must be a JSON object")
+        self._decoded(route, q, obj)
         meta = obj.setdefault("metadata", {})
         if route.res.namespaced:
             if meta.get("namespace") and route.namespace and meta["namespace"] != route.namespace:
@@ -416,11 +437,11 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(
                 405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
             )
-        obj = self._prepare_body(route, body)
+        obj = self._prepare_body(route, body, q)
         obj.get("metadata", {}).pop("managedFields", None)
         manager, now = self._manager(q), fmt_time(self._now())
         with self.store.lock:
-            created = self.store.create(route.key, obj, dry_run=True)
+            created = self.store.create(route.key, obj, dry_run=True, check=self._check(route))
             ssa.record_update(None, created, manager=manager, now=now)
             if q.get("dryRun") != "All":
                 obj.setdefault("metadata", {})["managedFields"] = created["metadata"]["managedFields"]
@@ -439,16 +460,17 @@ class Handler(BaseHTTPRequestHandler):
         """Store `new` (an update of `current`, or a create), keeping managedFields up to date."""
         dry = q.get("dryRun") == "All"
         now, manager = fmt_time(self._now()), self._manager(q)
+        check = self._check(route)
         if current is None:
             ssa.record_update(None, new, manager=manager, now=now)
-            return self.store.create(route.key, new, dry_run=dry), 201
+            return self.store.create(route.key, new, dry_run=dry, check=check), 201
         if not verbatim_fields:
             ssa.record_update(current, new, manager=manager, now=now, subresource=route.sub)
-        return self.store.update(route.key, new, subresource=route.sub, dry_run=dry), 200
+        return self.store.update(route.key, new, subresource=route.sub, dry_run=dry, check=check), 200
 
     def _update(self, route: Route, q: dict[str, str], body: bytes) -> None:
         assert route.name is not None
-        obj = self._prepare_body(route, body)
+        obj = self._prepare_body(route, body, q)
         with self.store.lock:
             current = self.store.get(route.key, route.namespace, route.name)
             if current is None:
@@ -476,6 +498,7 @@ class Handler(BaseHTTPRequestHandler):
                     patch["metadata"]["namespace"] = route.namespace
                 if current is None and route.sub:
                     raise not_found(route.key, route.name)
+                self._decoded(route, q, patch, apply=True)
                 new = ssa.apply(
                     current,
                     patch,
@@ -483,11 +506,14 @@ class Handler(BaseHTTPRequestHandler):
                     force=_truthy(q.get("force")),
                     now=fmt_time(self._now()),
                 )
-                dry = q.get("dryRun") == "All"
+                dry, check = q.get("dryRun") == "All", self._check(route)
                 if current is None:
-                    result, code = self.store.create(route.key, new, dry_run=dry), 201
+                    result, code = self.store.create(route.key, new, dry_run=dry, check=check), 201
                 else:
-                    result, code = self.store.update(route.key, new, subresource=route.sub, dry_run=dry), 200
+                    result = self.store.update(
+                        route.key, new, subresource=route.sub, dry_run=dry, check=check
+                    )
+                    code = 200
                 self._respond_obj(route, result, q, code)
                 return
             if current is None:
@@ -508,6 +534,7 @@ class Handler(BaseHTTPRequestHandler):
                 )
             if not isinstance(new, dict):
                 raise ApiError(422, "Invalid", "patch result is not an object")
+            self._decoded(route, q, new)
             verbatim = new["metadata"].get("managedFields") != current["metadata"].get("managedFields")
             result, code = self._write(route, q, current, new, verbatim_fields=verbatim)
         self._respond_obj(route, result, q, code)
@@ -561,15 +588,19 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _delete_collection(self, route: Route, q: dict[str, str]) -> None:
-        keep = self._filter(q)
+    def _delete_collection(self, route: Route, q: dict[str, str], body: bytes) -> None:
+        keep = self._filter(route, q)
+        opts = self._delete_options(q, body)
+        grace = opts.get("gracePeriodSeconds")
         items = [o for o in self.store.list(route.key, route.namespace) if keep(o)]
         for obj in items:
             self.store.delete(
                 route.key,
                 obj["metadata"].get("namespace"),
                 obj["metadata"]["name"],
-                propagation=q.get("propagationPolicy") or "Background",
+                propagation=opts.get("propagationPolicy") or "Background",
+                grace_seconds=float(grace) if grace not in (None, "") else None,
+                dry_run=opts.get("dryRun") in ("All", ["All"]),
             )
         self._send(
             200,
@@ -665,11 +696,10 @@ class Handler(BaseHTTPRequestHandler):
                     "BadRequest",
                     f'previous terminated container "{container}" in pod "{route.name}" not found',
                 )
-            raise ApiError(
-                400,
-                "BadRequest",
-                f'container "{container}" in pod "{route.name}" is waiting to start: ContainerCreating',
-            )
+            state = _container_state(pod, container)
+            if "waiting" in state or not state:
+                raise ApiError(400, "BadRequest", _waiting_message(pod, container, state))
+            lines = []
         if not _truthy(q.get("follow")) or previous:
             self._send(200, "".join(line + "\n" for line in lines), content_type="text/plain")
             return
@@ -732,7 +762,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.active_watches -= 1
 
     def _watch_stream(self, route: Route, q: dict[str, str]) -> None:
-        keep = self._filter(q)
+        keep = self._filter(route, q)
         table = self._wants_table()
         include = q.get("includeObject", "Metadata")
         initial = _truthy(q.get("sendInitialEvents"))
@@ -740,7 +770,6 @@ class Handler(BaseHTTPRequestHandler):
         rv_param = q.get("resourceVersion") or ""
         timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else DEFAULT_WATCH_SECONDS
         deadline = time.monotonic() + timeout
-        fault = self.server.faults.watch_fault(route.key, route.namespace)
 
         with self.store.lock:
             if initial or rv_param in ("", "0"):
@@ -762,10 +791,10 @@ class Handler(BaseHTTPRequestHandler):
         self._start_stream("application/json")
         sent = 0
 
-        def emit(etype: str, obj: dict) -> bool:
-            """Send one event; False when a fault ends the watch."""
-            nonlocal sent
-            if fault is not None and sent >= fault.after:
+        def faulted() -> bool:
+            """True when an injected fault ended the watch (rules are read afresh at every step)."""
+            fault = self.server.faults.watch_fault(route.key, route.namespace, sent)
+            if fault is not None:
                 if fault.kind == "gone":
                     err = ApiError(410, "Expired", f"too old resource version: {last} (injected fault)")
                     self._send_event("ERROR", err.status())
@@ -773,6 +802,13 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                return True
+            return False
+
+        def emit(etype: str, obj: dict) -> bool:
+            """Send one event; False when a fault ends the watch."""
+            nonlocal sent
+            if faulted():
                 return False
             if etype in ("ADDED", "MODIFIED", "DELETED") and table:
                 obj = tables.table(
@@ -795,8 +831,11 @@ class Handler(BaseHTTPRequestHandler):
             mark = self._bookmark(route, last, initial_end=True)
             if not emit("BOOKMARK", mark):
                 return
-        next_bookmark = time.monotonic() + WATCH_BOOKMARK_SECONDS
+        every = self.server.bookmark_seconds
+        next_bookmark = time.monotonic() + every
         while True:
+            if faulted():
+                return
             try:
                 with self.store.lock:
                     events = self.store.events_after(last, route.key)
@@ -807,7 +846,8 @@ class Handler(BaseHTTPRequestHandler):
             for ev in events:
                 if route.namespace and ev.obj["metadata"].get("namespace") != route.namespace:
                     continue
-                if keep(ev.obj) and not emit(ev.type, ev.obj):
+                selected = _selected(ev, keep)
+                if selected is not None and not emit(*selected):
                     return
             last = max(last, head)
             now = time.monotonic()
@@ -816,7 +856,7 @@ class Handler(BaseHTTPRequestHandler):
             if bookmarks and now >= next_bookmark:
                 if not emit("BOOKMARK", self._bookmark(route, last)):
                     return
-                next_bookmark = now + WATCH_BOOKMARK_SECONDS
+                next_bookmark = now + every
             self.store.wait_for_change(last, min(1.0, max(0.0, deadline - now)))
         self._end_stream()
 
@@ -828,6 +868,40 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_event(self, etype: str, obj: dict) -> None:
         self._chunk(json.dumps({"type": etype, "object": obj}).encode() + b"\n")
+
+
+def _selected(ev: Any, keep: Callable[[dict], bool]) -> tuple[str, dict] | None:
+    """The event a selector watch sends, like the watch cache: leaving the selection is a DELETED (of the
+    previous object at the new resourceVersion), entering it an ADDED."""
+    now = keep(ev.obj)
+    if ev.type != "MODIFIED" or ev.old is None:
+        return (ev.type, ev.obj) if now else None
+    before = keep(ev.old)
+    if now:
+        return ("MODIFIED" if before else "ADDED", ev.obj)
+    if before:
+        rv = ev.obj["metadata"]["resourceVersion"]
+        old = dict(ev.old, metadata=dict(ev.old["metadata"], resourceVersion=rv))
+        return ("DELETED", old)
+    return None
+
+
+def _container_state(pod: dict, container: str) -> dict:
+    status = pod.get("status") or {}
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if cs.get("name") == container:
+            return dict(cs.get("state") or {})
+    return {}
+
+
+def _waiting_message(pod: dict, container: str, state: dict) -> str:
+    """Why there is no log yet, worded like the kubelet."""
+    reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+    if reason == "ImagePullBackOff":
+        reason = "trying and failing to pull image"
+    elif reason == "ErrImagePull":
+        reason = "image can't be pulled"
+    return f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: {reason}'
 
 
 def _container_done(pod: dict, container: str) -> bool:
@@ -849,13 +923,21 @@ class Server:
         host: str = "127.0.0.1",
         port: int = 0,
         admin: Callable[[str, str, dict], Any] | None = None,
+        bookmark_seconds: float = WATCH_BOOKMARK_SECONDS,
     ):
         self.store, self.faults, self.host, self.port, self.admin = store, faults, host, port, admin
+        self.bookmark_seconds = bookmark_seconds
         self._httpd: ApiServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._httpd = ApiServer((self.host, self.port), self.store, self.faults, self.admin)
+        self._httpd = ApiServer(
+            (self.host, self.port),
+            self.store,
+            self.faults,
+            self.admin,
+            bookmark_seconds=self.bookmark_seconds,
+        )
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

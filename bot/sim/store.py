@@ -22,6 +22,7 @@ from bot.sim import registry
 from bot.sim.defaults import apply_defaults
 
 Listener = Callable[[str, str, dict], None]
+Check = Callable[[dict], None]
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -79,6 +80,7 @@ class WatchEvent:
     type: str  # ADDED, MODIFIED, DELETED
     key: str  # storage key ("/events" for both Event views)
     obj: dict  # shared, never mutate
+    old: dict | None = None  # the object before a MODIFIED (selector watches need both), shared
 
 
 class LogBook:
@@ -176,8 +178,8 @@ class Store:
         self._rv += 1
         return str(self._rv)
 
-    def _emit(self, etype: str, key: str, obj: dict) -> None:
-        self._history.append(WatchEvent(self._rv, etype, key, obj))
+    def _emit(self, etype: str, key: str, obj: dict, old: dict | None = None) -> None:
+        self._history.append(WatchEvent(self._rv, etype, key, obj, old))
         if len(self._history) == self._history.maxlen:
             self._floor = max(self._floor, self._history[0].rv - 1)
         self._changed.notify_all()
@@ -248,7 +250,8 @@ class Store:
                 if ev.rv <= rv or (storage and ev.key != storage):
                     continue
                 if key == "events.k8s.io/events":
-                    ev = WatchEvent(ev.rv, ev.type, key, event_to_v1(copy.deepcopy(ev.obj)))
+                    old = event_to_v1(copy.deepcopy(ev.old)) if ev.old is not None else None
+                    ev = WatchEvent(ev.rv, ev.type, key, event_to_v1(copy.deepcopy(ev.obj)), old)
                 out.append(ev)
             return out
 
@@ -268,7 +271,8 @@ class Store:
         n = next(self._ips)
         return f"10.96.{n // 250}.{n % 250 + 1}"
 
-    def create(self, key: str, obj: dict, *, dry_run: bool = False) -> dict:
+    def create(self, key: str, obj: dict, *, dry_run: bool = False, check: Check | None = None) -> dict:
+        """`check` sees the defaulted object before it is stored (the server's validation) and may raise."""
         res = registry.resource(key)
         if key == "events.k8s.io/events":
             return event_to_v1(self.create("/events", event_from_v1(obj), dry_run=dry_run))
@@ -303,10 +307,15 @@ class Store:
             obj["apiVersion"], obj["kind"] = res.api_version, res.kind
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = fmt_time(self._now())
-            meta["generation"] = 1
+            if res.generation:
+                meta["generation"] = 1
+            else:
+                meta.pop("generation", None)
             for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(field, None)
             self._defaults(key, obj, creating=True)
+            if check is not None:
+                check(obj)
             if dry_run:
                 meta["resourceVersion"] = str(self._rv)
                 return obj
@@ -317,7 +326,8 @@ class Store:
                 self.create("/serviceaccounts", {"metadata": {"name": "default", "namespace": name}})
             return copy.deepcopy(obj)
 
-    def update(self, key: str, obj: dict, *, subresource: str | None = None, dry_run: bool = False) -> dict:
+    def update(self, key: str, obj: dict, *, subresource: str | None = None, dry_run: bool = False,
+               check: Check | None = None) -> dict:
         if key == "events.k8s.io/events":
             return event_to_v1(self.update("/events", event_from_v1(obj), subresource=subresource))
         res = registry.resource(key)
@@ -354,8 +364,10 @@ class Store:
                 else:
                     new.pop("status", None)
                 self._defaults(key, new, creating=False)
-                if _spec_part(new) != _spec_part(current):
+                if res.generation and _spec_part(new) != _spec_part(current):
                     new_meta["generation"] = int(cur_meta.get("generation", 1)) + 1
+                if check is not None:
+                    check(new)
             return self._write(key, ns, name, current, new, dry_run=dry_run)
 
     def _write(self, key: str, ns: str, name: str, current: dict, new: dict, *,
@@ -365,7 +377,7 @@ class Store:
             return copy.deepcopy(new)
         new["metadata"]["resourceVersion"] = self._bump()
         self._bucket(key)[(ns, name)] = new
-        self._emit("MODIFIED", key, new)
+        self._emit("MODIFIED", key, new, current)
         self._maybe_finalize(key, ns, name)
         return copy.deepcopy(new)
 
@@ -399,7 +411,10 @@ class Store:
                 return copy.deepcopy(current)
             if current["metadata"].get("deletionTimestamp"):
                 if self.storage_key(key) == "/pods" and grace_seconds == 0:
-                    return self._remove(key, ns, name)
+                    # force delete: the grace period is over, finalizers still hold the pod
+                    self._maybe_finalize(key, ns, name, grace_over=True)
+                    left = self._bucket(key).get((ns, name))
+                    return copy.deepcopy(left) if left is not None else copy.deepcopy(current)
                 return copy.deepcopy(current)
             if propagation == "Orphan":
                 self._orphan_dependents(current["metadata"]["uid"])
@@ -422,6 +437,8 @@ class Store:
             new["metadata"]["finalizers"] = finalizers
             if not finalizers:
                 del new["metadata"]["finalizers"]
+            if storage == "/pods" and grace <= 0:
+                self._grace_over.add(new["metadata"]["uid"])
             result = self._write(key, ns, name, current, new)
             if grace > 0:
                 self._schedule(grace, key, ns, name, new["metadata"]["uid"])
@@ -467,6 +484,8 @@ class Store:
                 self.delete(dep_key, dep["metadata"].get("namespace"), dep["metadata"]["name"])
         for ref in obj["metadata"].get("ownerReferences") or []:  # a foreground owner may be done now
             self._release_foreground_owner(ref.get("uid", ""))
+        if ns and registry.resource(key).namespaced:
+            self._maybe_remove_namespace(ns)
         return copy.deepcopy(obj)
 
     def _release_foreground_owner(self, uid: str) -> None:
@@ -498,16 +517,29 @@ class Store:
             self.mutate(key, dep["metadata"].get("namespace"), dep["metadata"]["name"], strip)
 
     def _delete_namespace(self, name: str, current: dict) -> dict:
+        """Terminating while its contents go (pods gracefully, finalizers honoured), removed once empty."""
         new = copy.deepcopy(current)
         new["metadata"]["deletionTimestamp"] = fmt_time(self._now())
         new["status"] = {"phase": "Terminating"}
-        self._write("/namespaces", "", name, current, new)
+        result = self._write("/namespaces", "", name, current, new)
         for key, bucket in list(self._objects.items()):
             if registry.resource(key).namespaced:
                 for ns, obj_name in [k for k in bucket if k[0] == name]:
-                    if (ns, obj_name) in bucket:
-                        self._remove(key, ns, obj_name)
-        return self._remove("/namespaces", "", name)
+                    obj = bucket.get((ns, obj_name))
+                    if obj is not None and not obj["metadata"].get("deletionTimestamp"):
+                        self.delete(key, ns, obj_name)
+        self._maybe_remove_namespace(name)
+        left = self._objects["/namespaces"].get(("", name))
+        return copy.deepcopy(left) if left is not None else result
+
+    def _maybe_remove_namespace(self, name: str) -> None:
+        ns_obj = self._objects.get("/namespaces", {}).get(("", name))
+        if ns_obj is None or not ns_obj["metadata"].get("deletionTimestamp"):
+            return
+        for key, bucket in self._objects.items():
+            if registry.resource(key).namespaced and any(k[0] == name for k in bucket):
+                return
+        self._remove("/namespaces", "", name)
 
     # ---- events --------------------------------------------------------------------------------------------
 

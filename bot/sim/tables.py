@@ -68,20 +68,42 @@ def pod_status(pod: dict) -> str:
     return str(reason)
 
 
+def _restarts(statuses: list[dict], now: datetime) -> str:
+    """kubectl's RESTARTS: the count, and how long ago the last one ended (`3 (5s ago)`)."""
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+    finished = [
+        ((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt") for c in statuses
+    ]
+    last = max((f for f in finished if f), default=None)
+    if restarts and last:
+        return f"{restarts} ({age(last, now)} ago)"
+    return str(restarts)
+
+
+def _readiness_gates(p: dict) -> str:
+    gates = (p.get("spec") or {}).get("readinessGates") or []
+    if not gates:
+        return "<none>"
+    conditions = (p.get("status") or {}).get("conditions") or []
+    true = {c.get("type") for c in conditions if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
+
+
 def _pod(p: dict, now: datetime) -> list[Any]:
     statuses = (p.get("status") or {}).get("containerStatuses") or []
     total = len((p.get("spec") or {}).get("containers") or [])
     ready = sum(1 for c in statuses if c.get("ready"))
-    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
     status = p.get("status") or {}
     return [
         p["metadata"]["name"],
         f"{ready}/{total}",
         pod_status(p),
-        restarts,
+        _restarts(statuses, now),
         age(p["metadata"].get("creationTimestamp"), now),
         status.get("podIP") or "<none>",
         (p.get("spec") or {}).get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        _readiness_gates(p),
     ]
 
 
@@ -116,6 +138,7 @@ def _rs(r: dict, now: datetime) -> list[Any]:
         age(r["metadata"].get("creationTimestamp"), now),
         names,
         images,
+        selector_string((r.get("spec") or {}).get("selector")),
     ]
 
 
@@ -132,7 +155,9 @@ def _sts(s: dict, now: datetime) -> list[Any]:
 
 
 def _ds(d: dict, now: datetime) -> list[Any]:
-    st = d.get("status") or {}
+    st, spec = d.get("status") or {}, d.get("spec") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    names, images = _images(d)
     return [
         d["metadata"]["name"],
         st.get("desiredNumberScheduled", 0),
@@ -140,7 +165,11 @@ def _ds(d: dict, now: datetime) -> list[Any]:
         st.get("numberReady", 0),
         st.get("updatedNumberScheduled", 0),
         st.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>",
         age(d["metadata"].get("creationTimestamp"), now),
+        names,
+        images,
+        selector_string(spec.get("selector")),
     ]
 
 
@@ -253,10 +282,12 @@ COLUMNS: dict[str, tuple[list[dict], Row]] = {
             _NAME,
             _s("Ready"),
             _s("Status"),
-            _s("Restarts", "integer"),
+            _s("Restarts"),
             _AGE,
             _s("IP", priority=1),
             _s("Node", priority=1),
+            _s("Nominated Node", priority=1),
+            _s("Readiness Gates", priority=1),
         ],
         _pod,
     ),
@@ -282,6 +313,7 @@ COLUMNS: dict[str, tuple[list[dict], Row]] = {
             _AGE,
             _s("Containers", priority=1),
             _s("Images", priority=1),
+            _s("Selector", priority=1),
         ],
         _rs,
     ),
@@ -297,7 +329,11 @@ COLUMNS: dict[str, tuple[list[dict], Row]] = {
             _s("Ready", "integer"),
             _s("Up-to-date", "integer"),
             _s("Available", "integer"),
+            _s("Node Selector"),
             _AGE,
+            _s("Containers", priority=1),
+            _s("Images", priority=1),
+            _s("Selector", priority=1),
         ],
         _ds,
     ),

@@ -43,7 +43,9 @@ def test_install_upgrade_history_status_uninstall(sim, namespace) -> None:
         "--set",
         "env[0].name=MODE,env[0].value=csa",
         "--set",
-        "env[1].name=EXTRA,env[1].value=1",
+        "env[1].name=EXTRA",
+        "--set-string",  # a bare 1 would be a number: a real apiserver rejects it (EnvVar.value is a string)
+        "env[1].value=1",
     )
     assert sim.store.get("/configmaps", namespace, "demo-config")["data"]["greeting"] == "hi"
     env = sim.store.get("apps/deployments", namespace, "demo-web")["spec"]["template"]["spec"]["containers"][
