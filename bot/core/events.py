@@ -90,6 +90,8 @@ class TrackEvent:
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", EventType(self.type))
         object.__setattr__(self, "at", to_utc(self.at))
+        # One human line, whatever went in (Helm descriptions and API messages may hold newlines).
+        object.__setattr__(self, "message", " ".join(str(self.message).split()))
         # Normalise once: the event is immutable in spirit and serialisable whatever the caller passed.
         object.__setattr__(self, "data", json_safe(self.data))
 

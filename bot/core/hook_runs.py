@@ -12,14 +12,24 @@ the new object. Hence an object counts for this operation only when:
   one), an object counts only if it was created after both the operation and the tracking started;
 - it was created no earlier than the previous hook of its phase (both times from the API server);
 - its uid was not already judged stale.
+
+A run's start and end come from the object (Job startTime/completionTime/condition times, a Pod's container
+finishedAt) or Helm's record, on the API server's and helm's clocks: the watch may see the end late (a
+short Job, an API outage), so observation times are only the last resort.
+
+A revision already superseded when first seen is judged from what Helm wrote: its description ("Install
+complete", "Upgrade complete", "Rollback to 3" are the success texts) and its hooks' records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.releases import HookPhase, Release
+from bot.core.status import parse_time
 from bot.core.tracker_state import HookRecord
 
 STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's (creationTimestamp has whole seconds)
@@ -33,7 +43,9 @@ def hook_key(kind: str, name: str) -> str:
 
 def records_of(release: Release) -> dict[str, HookRecord]:
     return {
-        hook_key(h.kind, h.name): HookRecord(h.last_run.phase.value, h.last_run.started_at)
+        hook_key(h.kind, h.name): HookRecord(
+            h.last_run.phase.value, h.last_run.started_at, h.last_run.completed_at
+        )
         for h in release.hooks
     }
 
@@ -79,3 +91,41 @@ def belongs_to_operation(
     elif created < max(op_start or tracking_started, tracking_started) - NO_RECORD_SKEW:
         return False
     return predecessor_created is None or created >= predecessor_created
+
+
+_SUCCESS_DESCRIPTION = re.compile(r"^(install complete|upgrade complete|rollback to \d+)$", re.IGNORECASE)
+
+
+def revision_result(release: Release, events: Iterable[str]) -> tuple[bool, str]:
+    """(succeeded, why) for a revision Helm is done with: its description, and its hooks of `events` (only
+    those ran in it; a rollback carries the target revision's older records of the others)."""
+    wanted = set(events)
+    for hook in release.hooks:
+        if wanted & set(hook.events) and hook.last_run.phase is HookPhase.FAILED:
+            return False, f"hook {hook.kind}/{hook.name} failed (Helm's hook record)"
+    description = " ".join(release.description.split())
+    return bool(_SUCCESS_DESCRIPTION.match(description)), description
+
+
+def run_finished_at(obj: Mapping[str, Any], succeeded: bool) -> datetime | None:
+    """When a Job or Pod run ended, by the object itself (None when it does not say)."""
+    status = obj.get("status") or {}
+    if obj.get("kind") == "Job":
+        if succeeded and parse_time(status.get("completionTime")):
+            return parse_time(status.get("completionTime"))
+        # Complete/Failed arrive once the pods terminated; SuccessCriteriaMet/FailureTarget earlier.
+        wanted = ("Complete", "SuccessCriteriaMet") if succeeded else ("Failed", "FailureTarget")
+        conditions = {
+            c.get("type"): parse_time(c.get("lastTransitionTime"))
+            for c in status.get("conditions") or ()
+            if isinstance(c, Mapping) and c.get("status") == "True"
+        }
+        return next((conditions[t] for t in wanted if conditions.get(t)), None)
+    ends = [
+        parse_time(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+        for key in ("initContainerStatuses", "containerStatuses")
+        for cs in status.get(key) or ()
+        if isinstance(cs, Mapping)
+    ]
+    known = [t for t in ends if t is not None]
+    return max(known) if known else None

@@ -9,16 +9,28 @@ sets has the same value live, extra live fields are ignored.
 A map the manifest sets may hold more keys live (`{}` matches any map); `null` leaves a field to the
 server. Lists must have the same length (a removed container or argument is a change); lists of named items
 (containers, env, ports, volumes) are matched by name, in any order.
+
+A mutating webhook or an HPA may rewrite what the manifest sets (image → digest, replicas, resources), so
+the subset match can stay false for the new revision's object. Two more signs that Helm applied it: its
+managedFields entry (manager "helm...") changed after the operation started, or (when no such entry exists)
+its metadata.generation grew while we watched. An HPA's scale also bumps the generation but leaves Helm's
+managedFields entry alone: where Helm's entry exists, it decides.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["matches_manifest", "parse_quantity"]
+from bot.core.status import parse_time
+
+__all__ = ["applied_since", "generation_of", "helm_applied_at", "matches_manifest", "parse_quantity"]
+
+HELM_MANAGERS = ("helm",)  # prefixes: helm v3 (Update), v4 (server-side Apply), Flux's helm-controller
+APPLY_SKEW = timedelta(seconds=2)  # managedFields time has whole seconds and the API server's clock
 
 # Top-level fields the server rewrites or that carry no desired state.
 _SKIP = frozenset({"apiVersion", "kind", "metadata", "status", "stringData"})
@@ -39,6 +51,33 @@ def matches_manifest(live: Mapping[str, Any], manifest: Mapping[str, Any]) -> bo
         if key in manifest_md and not _contains(live_md.get(key), manifest_md[key], (key,)):
             return False
     return all(_contains(live.get(key), value, (key,)) for key, value in manifest.items() if key not in _SKIP)
+
+
+def helm_applied_at(live: Mapping[str, Any]) -> datetime | None:
+    """When Helm last changed the object (its managedFields entry's time), None without such an entry."""
+    times = [
+        parse_time(entry.get("time"))
+        for entry in (live.get("metadata") or {}).get("managedFields") or ()
+        if isinstance(entry, Mapping)
+        and str(entry.get("manager") or "").startswith(HELM_MANAGERS)
+        and not entry.get("subresource")
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def generation_of(live: Mapping[str, Any]) -> int | None:
+    value = (live.get("metadata") or {}).get("generation")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def applied_since(live: Mapping[str, Any], op_start: datetime | None, first_generation: int | None) -> bool:
+    """Helm changed the object in this operation, though it may no longer look like the manifest."""
+    applied = helm_applied_at(live)
+    if applied is not None:
+        return op_start is not None and applied >= op_start - APPLY_SKEW
+    generation = generation_of(live)
+    return generation is not None and first_generation is not None and generation > first_generation
 
 
 def parse_quantity(value: Any) -> Fraction | None:

@@ -82,6 +82,7 @@ class VerdictSummary:
     outcome: str  # an Outcome value
     reason: str
     at: datetime
+    not_judged: tuple[str, ...] = ()  # success with a caveat: "Certificate/x (not watched)"
 
 
 @dataclass(frozen=True)

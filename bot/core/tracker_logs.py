@@ -96,7 +96,9 @@ def new_lines(old: Sequence[str], current: Sequence[str]) -> list[str]:
     return list(current)
 
 
-def failure_log_ready(f: FailureRecord, delivered: Sequence[str], observes: int, now: datetime) -> bool:
+def failure_log_ready(
+    f: FailureRecord, delivered: Sequence[str], observes: int, now: datetime, error: str | None = None
+) -> bool:
     """Whether the lines captured for a failing container cover the failure, or waiting is over.
 
     - A container that terminated for good: lines delivered in the view that showed the failure count if
@@ -104,16 +106,29 @@ def failure_log_ready(f: FailureRecord, delivered: Sequence[str], observes: int,
       the next observe's, since the log was asked for again after the failure was seen.
     - A crashed (restarted) instance: its `previous` log is asked for after the failure was seen, so only
       lines that differ from those held then count; if none come, give up after FAILURE_LOG_WAIT.
-    - Nothing delivered at all by the next observe: there is no log to wait for.
+    - The read failed (`error`, e.g. "503 Service Unavailable"): that is not "no log exists"; wait up to
+      FAILURE_LOG_WAIT for lines, then report without them (see `log_unavailable`).
+    - Nothing delivered at all by the next observe, and no error: there is no log to wait for.
     """
     if not f.needs_logs:
         return True
     tail = list(delivered[-FAILURE_TAIL:])
     if observes <= f.seen_observe:
         return not f.previous and bool(tail) and tail != f.baseline
-    if not tail or not f.previous or tail != f.baseline:
+    fresh = bool(tail) and tail != f.baseline
+    if error and not fresh:
+        return now - f.first_seen >= FAILURE_LOG_WAIT
+    if not tail or not f.previous or fresh:
         return True
     return now - f.first_seen >= FAILURE_LOG_WAIT
+
+
+def log_unavailable(f: FailureRecord, delivered: Sequence[str], error: str | None) -> str | None:
+    """Why a failure is reported without its log: the read failed and brought nothing new."""
+    if not f.needs_logs or not error:
+        return None
+    tail = list(delivered[-FAILURE_TAIL:])
+    return None if tail and tail != f.baseline else " ".join(error.split())
 
 
 def plan_log_requests(

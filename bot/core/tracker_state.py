@@ -26,6 +26,8 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 UNKNOWN = "unknown"
 UNOBSERVED = "unobserved"
+# UNOBSERVED (a kind the adapter never listed, e.g. RBAC forbids it) counts as done so a release can still
+# succeed, but the verdict names every such step ("not judged: Certificate/x (not watched)").
 DONE_STATES = frozenset({CURRENT, SUCCEEDED, UNOBSERVED})
 # phase states (besides PENDING, SUCCEEDED, FAILED)
 RUNNING = "running"
@@ -72,9 +74,11 @@ class Step:
     applied: bool = False  # release resources: the live object is the tracked revision's
     applied_by: str | None = None  # "deployed", "unchanged", "changed": how that was established
     old_seen: bool = False  # release resources: seen absent or still the previous revision's
+    first_generation: int | None = None  # metadata.generation when first seen while tracking
     first_seen: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    finish_from: str | None = None  # "object", "record" (Helm's last_run) or "observed" (when we saw it)
     terminal_seen: bool = False  # Complete/Failed (Succeeded/Failed pod) seen on the object itself
     from_last_run: bool = False  # judged from the release's hook record
     attempts: int | None = None
@@ -86,6 +90,7 @@ class Step:
     nearing_emitted: bool = False
     warnings_emitted: list[str] = field(default_factory=list)
     gated_emitted: list[Any] | None = None
+    gated_emitted_at: datetime | None = None
     points: list[Point] = field(default_factory=list)
 
     @property
@@ -107,6 +112,7 @@ class Step:
         """The object seen so far was another run's: start over for the next one."""
         self.uid, self.created, self.present = None, None, False
         self.state, self.reason, self.finished_at, self.started_at = PENDING, "", None, None
+        self.finish_from = None
         self.terminal_seen = self.from_last_run = False
         self.attempts, self.last_log_line = None, None
         self.final_logs_asked = self.ready_emitted = self.nearing_emitted = False
@@ -142,6 +148,7 @@ class FailureRecord:
     seen_observe: int = 0  # the observe that recorded it; its logs are asked for after that one
     baseline: list[str] = field(default_factory=list)  # lines held for the container when it was seen
     log_tail: list[str] = field(default_factory=list)
+    log_unavailable: str | None = None  # why its log could not be read when the wait gave up
     emitted: bool = False
 
 
@@ -165,6 +172,7 @@ class HookRecord:
 
     phase: str
     started_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 @dataclass

@@ -9,6 +9,11 @@ from bot.core.status import plural
 from bot.core.tracker_state import FailureRecord, Step
 
 
+def one_line(text: str) -> str:
+    """Helm descriptions and API messages may span lines; an event's message is one line."""
+    return " ".join(text.split())
+
+
 def step_data(step: Step) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": step.kind, "name": step.name, "state": step.state, "reason": step.reason}
     if step.desired is not None:
@@ -30,7 +35,8 @@ def progress_line(step: Step) -> str:
 def ready_line(step: Step) -> str:
     if step.job_like:
         took = ""
-        if step.started_at and step.finished_at and not step.from_last_run:
+        timed = step.finish_from in ("object", "record") or not step.from_last_run
+        if step.started_at and step.finished_at and timed:
             took = f" in {format_duration(step.finished_at - step.started_at)}"
         return f"{step.subject} succeeded{took}"
     counts = f" ({step.ready}/{step.desired})" if step.desired is not None else ""
@@ -39,7 +45,7 @@ def ready_line(step: Step) -> str:
 
 def failure_line(f: FailureRecord) -> str:
     if f.kind == "Release":
-        return f.message
+        return one_line(f.message)
     where = f"{f.kind} {f.name}"
     if f.kind != "Pod" and f.pod:
         where += f" (pod {f.pod})"
@@ -51,7 +57,11 @@ def failure_line(f: FailureRecord) -> str:
     if f.restarts:
         detail.append(plural(f.restarts, "restart"))
     text = f"{where}: {', '.join(detail)}"
-    return f"{text}: {f.message}" if f.message else text
+    if f.message:
+        text = f"{text}: {f.message}"
+    if f.log_unavailable:
+        text = f"{text}; logs unavailable: {f.log_unavailable}"
+    return one_line(text)
 
 
 def failure_data(f: FailureRecord) -> dict[str, Any]:
@@ -66,5 +76,6 @@ def failure_data(f: FailureRecord) -> dict[str, Any]:
         "exit_code": f.exit_code,
         "restarts": f.restarts,
         "log_tail": list(f.log_tail),
+        "log_unavailable": f.log_unavailable,
         "subject": f.subject,
     }

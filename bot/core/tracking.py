@@ -32,10 +32,12 @@ from bot.core.hook_runs import (
     hook_key,
     record_outcome,
     records_of,
+    revision_result,
+    run_finished_at,
     started_in_operation,
 )
-from bot.core.manifest_match import matches_manifest
-from bot.core.planning import Plan, detect_operation, plan_operation
+from bot.core.manifest_match import applied_since, generation_of, matches_manifest
+from bot.core.planning import Operation, Plan, detect_operation, hook_events, plan_operation
 from bot.core.releases import HookPhase, Release, ReleaseStatus
 from bot.core.status import DEFAULT_POLICY, Assessment, Failure, Policy, State, assess, plural
 from bot.core.status import parse_time as parse_k8s_time
@@ -56,6 +58,7 @@ from bot.core.tracker_logs import (
     failed_job_container,
     failure_log_ready,
     log_key,
+    log_unavailable,
     new_lines,
     plan_log_requests,
     pod_runs_step,
@@ -84,11 +87,19 @@ from bot.core.tracker_state import (
     policy_from_dict,
     policy_to_dict,
 )
-from bot.core.tracker_text import failure_data, failure_line, progress_line, ready_line, step_data
+from bot.core.tracker_text import (
+    failure_data,
+    failure_line,
+    one_line,
+    progress_line,
+    ready_line,
+    step_data,
+)
 
 __all__ = ["ClusterView", "LogRequest", "ReleaseTracker", "TrackSummary"]
 
 NEARING_FRACTION = 0.8  # warn once when a hook has used this much of helm's --timeout
+GATED_HEARTBEAT = timedelta(seconds=60)  # re-say "N pods waiting on <job>, running 3m" while it lasts
 PRE_HOOKS, RESOURCES, POST_HOOKS = "pre_hooks", "resources", "post_hooks"
 
 StepEvents = list[tuple[Step, EventType, str, dict[str, Any]]]
@@ -98,15 +109,20 @@ StepEvents = list[tuple[Step, EventType, str, dict[str, Any]]]
 class ClusterView:
     """What the adapter saw, namespace-wide and unfiltered.
 
-    A kind missing from `objects` means "not known this time" (a lost watch), not "none exist".
+    A kind missing from `objects` means "not known this time" (a lost watch), not "none exist"; a kind
+    never present counts as not watched (its steps are "unobserved" and the verdict names them).
     `log_errors`: why a requested log could not be read this time ("503 Service Unavailable"), so a failure
     can say "logs unavailable: ..." instead of showing an empty tail.
+    `secrets_fresh`: the Secret list `release` was read from is complete and current, so `release=None`
+    means the revision is not stored (any more). False (the default, and whenever that list may be behind)
+    makes `release=None` mean "unknown right now": a deleted release record is only noticed when True.
     """
 
     release: Release | None
     objects: Mapping[str, Sequence[Mapping[str, Any]]]
     logs: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
     log_errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    secrets_fresh: bool = False
 
     def of(self, kind: str) -> Sequence[Mapping[str, Any]]:
         return self.objects.get(kind) or ()
@@ -183,6 +199,14 @@ class ReleaseTracker:
                 self._check_timeout(now, still=[f"release {s.release_name} revision {s.revision} to appear"])
                 s.log_requests = []
                 return self._out
+            if release.status is ReleaseStatus.SUPERSEDED:
+                # Finished before we looked; its objects belong to a later revision: Helm's record decides.
+                self._start(release, now, track=False)
+                self._note_release_failure(release, view, now)
+                self._emit_failures(view, now)
+                self._decide(release, now)
+                s.log_requests = []
+                return self._out
             self._start(release, now)
 
         step_events: StepEvents = []
@@ -195,22 +219,29 @@ class ReleaseTracker:
             if phase.state == PENDING:
                 if not self._may_start(index, view):
                     break  # Helm runs phases in order: nothing later has started either
+                # What ended the phase before comes first: its steps' events, then its phase_finished.
+                self._flush(step_events, now)
+                self._finish_phases(now)
                 self._phase_started(phase, now)
             for step in s.steps_of(index):
                 self._observe_step(step, view, related, now, step_events)
         for step in s.steps:  # after every step, so a gating Job's own state is this view's
             if step.subject in self._waiting:
                 self._note_gated(step, self._waiting[step.subject], view, now, step_events)
-        for step, etype, message, data in step_events:
-            self._emit(etype, now, message, step=step, data=data)
+        self._flush(step_events, now)
         self._collect_logs(view, now)
         self._nearing_timeout(now)
-        self._note_release_failure(release, now)
+        self._note_release_failure(release, view, now)
         self._finish_phases(now)
         self._emit_failures(view, now)
         self._decide(release, now)
         s.log_requests = [] if s.verdict else plan_log_requests(s.steps, s.failures, view.of("Pod"))
         return self._out
+
+    def _flush(self, step_events: StepEvents, now: datetime) -> None:
+        for step, etype, message, data in step_events:
+            self._emit(etype, now, message, step=step, data=data)
+        step_events.clear()
 
     def log_requests(self) -> list[LogRequest]:
         """Logs the adapter should fetch before the next observe()."""
@@ -250,7 +281,7 @@ class ReleaseTracker:
                     ResourceTimeline(
                         subject=step.subject,
                         phase=phase,
-                        first_seen=step.first_seen,
+                        first_seen=_earliest(step.first_seen, step.started_at if step.job_like else None),
                         done_at=step.finished_at if step.state in DONE_STATES else None,
                         failed_at=step.finished_at if step.state == FAILED else None,
                         points=tuple(TimelinePoint(p.at, p.state, p.ready, p.desired) for p in step.points),
@@ -262,6 +293,7 @@ class ReleaseTracker:
                 outcome=s.verdict["data"]["outcome"],
                 reason=s.verdict["data"]["reason"],
                 at=parse_time(s.verdict["at"]),
+                not_judged=tuple(s.verdict["data"].get("not_judged") or ()),
             )
         return TrackSummary(
             release=s.release_name,
@@ -321,12 +353,12 @@ class ReleaseTracker:
     def _deployed(self) -> bool:
         return self._s.release_status == ReleaseStatus.DEPLOYED.value
 
-    def _start(self, release: Release, now: datetime) -> None:
+    def _start(self, release: Release, now: datetime, *, track: bool = True) -> None:
         s = self._s
         operation = detect_operation(release)
         plan = plan_operation(release, operation)
         s.operation = operation.value
-        s.phases, s.steps = _from_plan(plan)
+        s.phases, s.steps = _from_plan(plan) if track else ([], [])
         s.started = True
         plan_data = [
             {
@@ -343,6 +375,8 @@ class ReleaseTracker:
             " → ".join(f"{p['name']} ({len(p['steps'])})" for p in plan_data if p["steps"])
             or "nothing to wait on"
         )
+        if not track:
+            outline = "already superseded by a later revision; judged from Helm's record"
         self._emit(
             EventType.TRACKING_STARTED,
             now,
@@ -487,10 +521,15 @@ class ReleaseTracker:
                 continue
             obj = self._find(view, step)
             manifest = self._manifests.get(step.subject)
+            if obj is not None and step.first_generation is None:
+                step.first_generation = generation_of(obj)
             if self._deployed():
                 step.applied, step.applied_by = True, "deployed"
             elif obj is not None and manifest is not None and matches_manifest(obj, manifest):
                 step.applied, step.applied_by = True, "changed" if step.old_seen else "unchanged"
+            elif obj is not None and applied_since(obj, self._s.last_deployed, step.first_generation):
+                # A webhook or HPA rewrote fields, but Helm changed the object in this operation.
+                step.applied, step.applied_by = True, "changed"
             elif obj is None or manifest is not None:
                 step.old_seen = True
 
@@ -538,10 +577,13 @@ class ReleaseTracker:
         out: StepEvents,
     ) -> None:
         if step.kind not in self._s.kinds_listed:
-            # The adapter does not list this kind at all (a CRD, a ConfigMap): nothing to wait on.
+            # The adapter never listed this kind (it says why in a WARNING): it cannot be judged. It counts as
+            # done so the release can succeed, but the verdict names it ("not judged: ... (not watched)").
             if step.state == PENDING:
                 step.state, step.reason = UNOBSERVED, "not watched"
             return
+        if step.state == UNOBSERVED:  # listed now: a watched kind must be judged (and current) like any other
+            step.state, step.reason = PENDING, ""
         if step.kind not in view.objects:
             return  # partial view: this kind is unknown right now
         if step.hook:
@@ -593,7 +635,8 @@ class ReleaseTracker:
         if step.job_like and state in (SUCCEEDED, FAILED):
             step.terminal_seen = True
         step.from_last_run = False
-        self._set_state(step, state, assessment.reason, assessment.ready, assessment.desired, now, out)
+        ended = self._run_ended(step, obj, state) if step.job_like and state in (SUCCEEDED, FAILED) else None
+        self._set_state(step, state, assessment.reason, assessment.ready, assessment.desired, now, out, ended)
         for warning in assessment.warnings:
             if warning not in step.warnings_emitted:
                 step.warnings_emitted.append(warning)
@@ -615,6 +658,20 @@ class ReleaseTracker:
         limit = spec.get("backoffLimit", 6)
         step.backoff_limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
+    def _run_ended(self, step: Step, obj: Mapping[str, Any], state: str) -> tuple[datetime, str] | None:
+        """When this run ended: the object's own times, else Helm's record of this operation's run."""
+        at = run_finished_at(obj, state == SUCCEEDED)
+        if at is not None:
+            return at, "object"
+        return self._record_end(step)
+
+    def _record_end(self, step: Step) -> tuple[datetime, str] | None:
+        s = self._s
+        record = s.hook_records.get(hook_key(step.kind, step.name)) if step.hook else None
+        if record is None or record.completed_at is None or record_outcome(record, s.last_deployed) is None:
+            return None
+        return record.completed_at, "record"
+
     def _judge_vanished(self, step: Step, now: datetime, out: StepEvents) -> None:
         """A run-to-completion step absent from the view: keep what was seen, else ask Helm's hook record."""
         s = self._s
@@ -625,16 +682,17 @@ class ReleaseTracker:
         run = None
         if step.hook:
             run = record_outcome(s.hook_records.get(hook_key(step.kind, step.name)), s.last_deployed)
+        if run is not None:
+            record = s.hook_records.get(hook_key(step.kind, step.name))
+            if step.started_at is None and record is not None:
+                step.started_at = record.started_at
+            step.from_last_run = True
         if run == HookPhase.SUCCEEDED.value:
-            step.from_last_run = True
-            self._set_state(
-                step, SUCCEEDED, "succeeded (Helm's hook record; the object is gone)", None, None, now, out
-            )
+            reason = "succeeded (Helm's hook record; the object is gone)"
+            self._set_state(step, SUCCEEDED, reason, None, None, now, out, self._record_end(step))
         elif run == HookPhase.FAILED.value:
-            step.from_last_run = True
-            self._set_state(
-                step, FAILED, "failed (Helm's hook record; the object is gone)", None, None, now, out
-            )
+            reason = "failed (Helm's hook record; the object is gone)"
+            self._set_state(step, FAILED, reason, None, None, now, out, self._record_end(step))
             self._add_failure(
                 step,
                 Failure(
@@ -658,17 +716,26 @@ class ReleaseTracker:
         desired: int | None,
         now: datetime,
         out: StepEvents,
+        ended: tuple[datetime, str] | None = None,
     ) -> None:
         changed = (state, ready, desired) != (step.state, step.ready, step.desired)
         step.state, step.reason = state, reason
         if ready is not None or desired is not None or not step.job_like:
             step.ready, step.desired = ready, desired
+        terminal = state in DONE_STATES or state == FAILED
+        if not terminal:
+            step.finished_at, step.finish_from = None, None
+        elif step.finished_at is None:
+            # The object's (or Helm's) own end time: the watch may see the end late (short Job, API outage).
+            at, source = ended or (now, "observed")
+            if step.started_at is not None and at < step.started_at:
+                at = step.started_at
+            step.finished_at, step.finish_from = at, source
         if changed:
-            step.points.append(Point(now, state, step.ready, step.desired))
-        if state in DONE_STATES or state == FAILED:
-            step.finished_at = step.finished_at or now
-        else:
-            step.finished_at = None
+            at = now
+            if terminal and step.finished_at is not None and step.finish_from != "observed":
+                at = max([step.finished_at, *(p.at for p in step.points[-1:])])
+            step.points.append(Point(at, state, step.ready, step.desired))
         if state in (SUCCEEDED, CURRENT):
             if not step.ready_emitted and step.wait:
                 step.ready_emitted = True
@@ -736,37 +803,53 @@ class ReleaseTracker:
         if s.first_failure_observe is None:
             s.first_failure_observe = s.observes
 
-    def _note_release_failure(self, release: Release | None, now: datetime) -> None:
+    def _note_release_failure(self, release: Release | None, view: ClusterView, now: datetime) -> None:
+        """Helm's record says the revision failed, was replaced before it finished, or is gone."""
         s = self._s
-        if release is None or s.release_failed:
+        if s.release_failed:
+            return
+        if release is None:
+            if view.release is None and view.secrets_fresh and s.started:
+                last = f"; last seen {s.release_status}" if s.release_status else ""
+                if s.release_description:
+                    last += f': "{s.release_description}"'
+                self._release_failure("ReleaseDeleted", f"release record deleted (uninstalled?){last}", now)
             return
         if release.status is ReleaseStatus.FAILED:
-            s.release_failed = True
             quoted = release.description or "no description"
-            self._add_failure(
-                None,
-                Failure(
-                    "Release", s.release_name, "ReleaseFailed", f'Helm marked the release failed: "{quoted}"'
-                ),
-                now,
-            )
-        elif (
-            release.status
-            in (ReleaseStatus.SUPERSEDED, ReleaseStatus.UNINSTALLING, ReleaseStatus.UNINSTALLED)
-            and not self._all_done()
-        ):
-            s.release_failed = True
-            self._add_failure(
-                None,
-                Failure(
-                    "Release",
-                    s.release_name,
-                    f"Release{release.status.value.title()}",
-                    f"revision {s.revision} is {release.status.value} before it finished"
+            self._release_failure("ReleaseFailed", f'Helm marked the release failed: "{quoted}"', now)
+        elif release.status is ReleaseStatus.SUPERSEDED:
+            succeeded, why = self._superseded_result(release)
+            if succeeded:
+                return  # _decide: it succeeded before a later revision replaced it
+            if why != one_line(release.description):
+                self._release_failure("HookFailed", f"revision {s.revision} is superseded; {why}", now)
+            elif "failed" in why.lower():
+                self._release_failure(
+                    "ReleaseFailed", f'Helm marked revision {s.revision} failed: "{release.description}"', now
+                )
+            else:
+                self._release_failure(
+                    "ReleaseSuperseded",
+                    f"revision {s.revision} is superseded before it finished"
                     + (f': "{release.description}"' if release.description else ""),
-                ),
+                    now,
+                )
+        elif release.status in (ReleaseStatus.UNINSTALLING, ReleaseStatus.UNINSTALLED):
+            self._release_failure(
+                f"Release{release.status.value.title()}",
+                f"revision {s.revision} is {release.status.value}"
+                + (f': "{release.description}"' if release.description else ""),
                 now,
             )
+
+    def _superseded_result(self, release: Release) -> tuple[bool, str]:
+        operation = Operation(self._s.operation) if self._s.operation else detect_operation(release)
+        return revision_result(release, hook_events(operation))
+
+    def _release_failure(self, reason: str, message: str, now: datetime) -> None:
+        self._s.release_failed = True
+        self._add_failure(None, Failure("Release", self._s.release_name, reason, message), now)
 
     def _emit_failures(self, view: ClusterView, now: datetime) -> None:
         s = self._s
@@ -776,10 +859,12 @@ class ReleaseTracker:
             delivered = (
                 [str(x) for x in view.logs.get((f.pod, f.container), ())] if f.pod and f.container else []
             )
-            if not failure_log_ready(f, delivered, s.observes, now):
+            error = view.log_errors.get((f.pod, f.container)) if f.pod and f.container else None
+            if not failure_log_ready(f, delivered, s.observes, now, error):
                 continue  # asked for in log_requests()
             captured = s.logs.get(log_key(f.pod, f.container), []) if f.pod and f.container else []
             f.log_tail = (delivered or captured)[-FAILURE_TAIL:]
+            f.log_unavailable = log_unavailable(f, delivered, error)
             f.emitted = True
             self._emit(
                 EventType.FAILURE,
@@ -806,9 +891,13 @@ class ReleaseTracker:
         for job, names in groups.items():
             since = previous[job].since if job in previous else now
             s.gated.append(Gated(step.subject, job, sorted(names), since))
-        if key == (step.gated_emitted or []):
+        repeat = key == (step.gated_emitted or [])
+        heartbeat_due = (
+            bool(key) and step.gated_emitted_at is not None and now - step.gated_emitted_at >= GATED_HEARTBEAT
+        )
+        if repeat and not heartbeat_due:
             return
-        step.gated_emitted = key
+        step.gated_emitted, step.gated_emitted_at = key, now
         for job, names in sorted(groups.items(), key=lambda kv: kv[0] or ""):
             job_step = self._job_step(job)
             finished = job_step is not None and job_step.finished_at is not None
@@ -829,6 +918,7 @@ class ReleaseTracker:
                 "pods": sorted(names),
                 "count": len(names),
                 "job_running_seconds": running_for.total_seconds() if running_for is not None else None,
+                "heartbeat": repeat,  # unchanged since the last one: a reminder that it still runs
             }
             out.append((step, EventType.PODS_GATED, message, data))
 
@@ -909,16 +999,41 @@ class ReleaseTracker:
             return
         if s.failures:
             return  # a failure waits (briefly) for the log lines that cover it
+        if (
+            release is not None
+            and release.status is ReleaseStatus.SUPERSEDED
+            and self._superseded_result(release)[0]
+        ):
+            reason = f"revision {s.revision} succeeded and was superseded by a later revision"
+            self._succeed(now, reason, self._not_judged(unfinished="superseded before it was judged"))
+            return
         if release is not None and release.status is ReleaseStatus.DEPLOYED and self._all_done():
-            self._verdict(
-                Outcome.SUCCEEDED,
+            self._succeed(
                 now,
                 f"{s.operation} of {s.release_name} revision {s.revision} succeeded "
                 f"in {format_age(now - s.started_at)}",
-                [],
+                self._not_judged(),
             )
             return
         self._check_timeout(now, still=self._in_progress())
+
+    def _not_judged(self, unfinished: str | None = None) -> list[str]:
+        """Waited steps a success does not vouch for: kinds never watched (RBAC may forbid a CRD's kind),
+        and, when given, steps not yet done (with why)."""
+        out = []
+        for st in self._s.steps:
+            if not st.wait:
+                continue
+            if st.state == UNOBSERVED:
+                out.append(f"{st.subject} (not watched)")
+            elif unfinished and not st.done():
+                out.append(f"{st.subject} ({unfinished})")
+        return out
+
+    def _succeed(self, now: datetime, reason: str, not_judged: list[str]) -> None:
+        if not_judged:
+            reason += "; not judged: " + ", ".join(not_judged)
+        self._verdict(Outcome.SUCCEEDED, now, reason, [], extra={"not_judged": not_judged})
 
     def _in_progress(self) -> list[str]:
         s = self._s
@@ -951,7 +1066,7 @@ class ReleaseTracker:
         )
         data = {
             "outcome": outcome.value,
-            "reason": reason,
+            "reason": one_line(reason),
             "failures": [failure_data(f) for f in failures],
             "duration_seconds": (now - s.started_at).total_seconds(),
             **(extra or {}),
@@ -974,6 +1089,9 @@ class ReleaseTracker:
         if step is not None:
             phase = phase or s.phases[step.phase].name
             subject = subject or step.subject
+        data = dict(data or {})
+        if one_line(message) != message:
+            data.setdefault("original_message", message)  # the event's message is made one line
         event = TrackEvent(
             type=etype,
             at=now,
@@ -983,7 +1101,7 @@ class ReleaseTracker:
             message=message,
             phase=phase,
             subject=subject,
-            data=dict(data or {}),
+            data=data,
         )
         self._out.append(event)
         return event
@@ -1010,6 +1128,11 @@ def _from_plan(plan: Plan) -> tuple[list[Phase], list[Step]]:
                 )
             )
     return phases, steps
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 def _job_in_args(tokens: Sequence[Any]) -> str | None:
