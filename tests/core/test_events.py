@@ -69,3 +69,9 @@ def test_from_dict_names_missing_field() -> None:
     del raw["release"]
     with pytest.raises(ValueError, match="release"):
         TrackEvent.from_dict(raw)
+
+
+def test_message_is_always_one_line() -> None:
+    event = _event(message='Helm marked the release failed: "Updated: 1/3\n\tcontext deadline exceeded"  ')
+    assert event.message == 'Helm marked the release failed: "Updated: 1/3 context deadline exceeded"'
+    assert TrackEvent.from_dict(event.to_dict()) == event

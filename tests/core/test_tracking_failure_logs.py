@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.core.events import EventType, Outcome
 from bot.core.releases import Release
 from tests.core import k8s_objects as k
-from tests.core.test_tracking_support import hook_job, manifest_deployment, of_type, release, tracker, view
+from tests.core.test_tracking_support import (
+    failed_migration,
+    hook_job,
+    manifest_deployment,
+    of_type,
+    release,
+    tracker,
+    view,
+)
 
 PANIC = "panic: missing DATABASE_URL"
 
@@ -67,15 +76,7 @@ def test_failed_hook_with_lines_captured_before_waits_one_observe_for_the_final_
     running = k.pod_for(job, "m1", containers=[k.running("migrate")], restart_policy="Never")
     streamed = {("shop-migrate-m1", "migrate"): ["applying 0042_add_index"]}
     t.observe(view(_rel(hooks), job, running, logs=streamed), k.at(5))
-    failed = k.job(
-        "shop-migrate",
-        backoff_limit=0,
-        active=0,
-        failed=1,
-        created=k.at(1),
-        conditions=k.job_failed_conditions(since=k.at(9)),
-    )
-    pod = k.pod_for(failed, "m1", containers=[k.terminated("migrate", 1)], restart_policy="Never")
+    failed, pod = failed_migration()
     # the Job failed, but the lines in this view are only those streamed before: ask again
     ev = t.observe(view(_rel(hooks), failed, pod, logs=streamed), k.at(10))
     assert EventType.FAILURE not in [e.type for e in ev] and not t.done
@@ -86,4 +87,49 @@ def test_failed_hook_with_lines_captured_before_waits_one_observe_for_the_final_
     ev = t.observe(view(_rel(hooks), failed, pod, logs=final), k.at(11))
     job_failure = next(f for f in of_type(ev, EventType.FAILURE) if f.data["kind"] == "Job")
     assert job_failure.data["log_tail"][-1] == "ERROR: duplicate key"
+    assert ev[-1].outcome is Outcome.FAILED
+
+
+def test_a_log_that_could_not_be_read_is_waited_for_then_reported_unavailable() -> None:
+    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
+    t = tracker(2)
+    t.observe(view(_rel(hooks)), k.at(0))
+    objs = failed_migration()
+    pod = "shop-migrate-m1"
+    errors = {(pod, "migrate"): "503 Service Unavailable"}
+    for second in (10, 11, 14.9):  # an unreadable log is not "no log": wait within the bound
+        ev = t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(second))
+        assert EventType.FAILURE not in [e.type for e in ev] and not t.done
+    ev = t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(15))
+    failure = next(f for f in of_type(ev, EventType.FAILURE) if f.data["kind"] == "Job")
+    assert failure.data["log_unavailable"] == "503 Service Unavailable" and failure.data["log_tail"] == []
+    assert failure.message.endswith("; logs unavailable: 503 Service Unavailable")
+    assert ev[-1].outcome is Outcome.FAILED
+    assert ev[-1].data["failures"][0]["log_unavailable"] == "503 Service Unavailable"
+    assert t.summary().failures[0].endswith("logs unavailable: 503 Service Unavailable")
+
+
+def test_a_log_read_that_recovers_within_the_bound_is_used() -> None:
+    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
+    t = tracker(2)
+    t.observe(view(_rel(hooks)), k.at(0))
+    objs = failed_migration()
+    pod = "shop-migrate-m1"
+    errors = {(pod, "migrate"): "503 Service Unavailable"}
+    t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(10))
+    t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(12))
+    ev = t.observe(view(_rel(hooks), *objs, logs={(pod, "migrate"): ["ERROR: duplicate key"]}), k.at(13))
+    failure = next(f for f in of_type(ev, EventType.FAILURE) if f.data["kind"] == "Job")
+    assert failure.data["log_tail"] == ["ERROR: duplicate key"] and failure.data["log_unavailable"] is None
+    assert "logs unavailable" not in failure.message
+
+
+def test_no_log_and_no_error_is_still_reported_at_once() -> None:
+    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
+    t = tracker(2)
+    t.observe(view(_rel(hooks)), k.at(0))
+    objs = failed_migration()
+    t.observe(view(_rel(hooks), *objs), k.at(10))
+    ev = t.observe(view(_rel(hooks), *objs), k.at(11))
+    assert of_type(ev, EventType.FAILURE)[0].data["log_unavailable"] is None
     assert ev[-1].outcome is Outcome.FAILED

@@ -11,6 +11,7 @@ from bot.core.releases import Release
 from tests.core import k8s_objects as k
 from tests.core.test_tracking_support import (
     FAST,
+    failed_migration,
     hook_job,
     manifest_deployment,
     of_type,
@@ -145,15 +146,7 @@ def test_failing_migration_hook_reports_its_log_line_and_deletion_afterwards_doe
     ev = t.observe(view(_upgrade(hooks=hooks), job, pod, logs=logs), k.at(5))
     assert [e.data["lines"] for e in of_type(ev, EventType.LOG_LINES)] == [["applying 0042_add_index"]]
 
-    failed = k.job(
-        "shop-migrate",
-        backoff_limit=0,
-        active=0,
-        failed=1,
-        created=k.at(1),
-        conditions=k.job_failed_conditions(since=k.at(9)),
-    )
-    pod = k.pod_for(failed, "m1", containers=[k.terminated("migrate", 1)], restart_policy="Never")
+    failed, pod = failed_migration()
     logs = {
         ("shop-migrate-m1", "migrate"): ["applying 0042_add_index", 'ERROR: relation "orders" does not exist']
     }

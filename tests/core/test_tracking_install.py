@@ -199,3 +199,25 @@ def test_pods_still_gated_after_the_job_finished_do_not_claim_it_runs() -> None:
     [gated] = of_type(ev, EventType.PODS_GATED)
     assert gated.message.startswith("2 pods of shop-web waiting on shop-migrate (it has finished")
     assert "running" not in gated.message and gated.data["job_running_seconds"] is None
+
+
+def test_gated_pods_are_reported_again_every_minute_while_the_job_runs() -> None:
+    t = tracker()
+    deployed = _release("deployed")
+    dep = _web(ready=0)
+    pods = _web_pods(dep, gated=3, ready=0)
+
+    def gated_at(second: float) -> list[str]:
+        ev = t.observe(view(deployed, dep, *pods, *_migrate(False)), k.at(second))
+        return [e.message for e in of_type(ev, EventType.PODS_GATED)]
+
+    assert gated_at(12) == ["3 pods of shop-web waiting on shop-migrate, running 12s"]
+    assert gated_at(30) == [] and gated_at(71) == []  # same pods: no repeat within a minute
+    [again] = gated_at(72)
+    assert again == "3 pods of shop-web waiting on shop-migrate, running 1m12s"
+    assert gated_at(100) == [] and len(gated_at(132)) == 1
+    # resumed from a store, the heartbeat keeps its pace
+    t = type(t).from_state(t.to_state())
+    assert gated_at(150) == [] and gated_at(192) == [
+        "3 pods of shop-web waiting on shop-migrate, running 3m12s"
+    ]

@@ -205,3 +205,73 @@ def test_deployed_release_vouches_for_its_objects() -> None:
     assert not matches_manifest(drifted[0], _manifest())
     ev = t.observe(view(_resources_only("deployed"), *drifted), k.at(1))
     assert ev[-1].outcome is Outcome.SUCCEEDED
+
+
+DIGEST = "registry.example.com/shop/web@sha256:" + "ab" * 32
+
+
+def _rewritten(*, generation: int, managed: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Revision 2's Deployment after a mutating webhook pinned the image to a digest; its new pod crashes."""
+    dep = k.deployment(
+        "shop-web",
+        replicas=2,
+        image=DIGEST,
+        revision=2,
+        generation=generation,
+        updated=1,
+        ready=0,
+        available=0,
+        status_replicas=1,
+    )
+    if managed is not None:
+        dep["metadata"]["managedFields"] = managed
+    rs = k.replica_set_for(dep, ready=0, replicas=1)
+    crash = k.waiting("shop-web", "CrashLoopBackOff", restarts=2, last_exit_code=1)
+    return [dep, rs, k.pod_for(rs, "n0", containers=[crash], created=k.at(5))]
+
+
+def _managed(manager: str, at: float, subresource: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "manager": manager,
+        "operation": "Apply" if manager == "helm" else "Update",
+        "apiVersion": "apps/v1",
+        "time": k.ts(k.at(at)),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {"f:replicas": {}}},
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
+
+
+def test_a_rewritten_object_whose_generation_grew_counts_as_applied() -> None:
+    """A webhook changed the image to a digest: no subset match, but Helm did change the object."""
+    t = tracker(2)
+    t.observe(view(_resources_only(), *_web(OLD, revision=1)), k.at(1))
+    rewritten = _rewritten(generation=2)
+    assert not matches_manifest(rewritten[0], _manifest())
+    t.observe(view(_resources_only(), *rewritten), k.at(30))
+    assert t.summary().workloads[0].state == "failed"  # judged before Helm's --wait runs out
+    ev = t.observe(view(_resources_only(), *rewritten), k.at(36))
+    assert ev[-1].outcome is Outcome.FAILED and "CrashLoopBackOff" in ev[-1].message
+
+
+def test_helms_managed_fields_entry_from_this_operation_counts_as_applied() -> None:
+    """Seen for the first time already changed (no generation step to see): Helm's entry is newer."""
+    t = tracker(2)
+    managed = [_managed("kube-controller-manager", -3000, "status"), _managed("helm", 2)]
+    t.observe(view(_resources_only(), *_rewritten(generation=2, managed=managed)), k.at(30))
+    assert t.summary().workloads[0].state == "failed"
+
+
+def test_an_autoscaler_bumping_the_generation_is_not_helms_apply() -> None:
+    t = tracker(2)
+    before = _web(OLD, revision=1)
+    before[0]["metadata"]["managedFields"] = [_managed("helm", -3600)]
+    t.observe(view(_resources_only(), *before), k.at(1))
+    scaled = _web(OLD, revision=1)
+    scaled[0]["spec"]["replicas"] = 4
+    scaled[0]["metadata"]["generation"] = 2
+    scaled[0]["metadata"]["managedFields"] = [_managed("helm", -3600), _managed("hpa", 3, "scale")]
+    t.observe(view(_resources_only(), *scaled), k.at(5))
+    assert t.summary().workloads[0].state == "pending"

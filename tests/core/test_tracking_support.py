@@ -131,3 +131,16 @@ def hook_job(
 def manifest_deployment(name: str = "web", replicas: int = 3) -> dict[str, Any]:
     dep = k.deployment(name, replicas=replicas)
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": dep["spec"]}
+
+
+def failed_migration(name: str = "shop-migrate", *, failed_at: float = 9) -> list[dict[str, Any]]:
+    """A hook Job (backoffLimit 0) whose only pod, "<name>-m1" container "migrate", exited 1."""
+    job = k.job(
+        name,
+        backoff_limit=0,
+        active=0,
+        failed=1,
+        created=k.at(1),
+        conditions=k.job_failed_conditions(since=k.at(failed_at)),
+    )
+    return [job, k.pod_for(job, "m1", containers=[k.terminated("migrate", 1)], restart_policy="Never")]

@@ -35,7 +35,11 @@ def _cert(ready: bool) -> dict[str, Any]:
         else k.cond("Ready", "False", "Issuing", "Issuing certificate as Secret does not exist")
     )
     return k.custom_resource(
-        "Certificate", "shop-tls", api_version="cert-manager.io/v1", conditions=[condition], observed_generation=1
+        "Certificate",
+        "shop-tls",
+        api_version="cert-manager.io/v1",
+        conditions=[condition],
+        observed_generation=1,
     )
 
 
