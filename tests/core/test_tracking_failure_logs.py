@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.core.events import EventType, Outcome
 from bot.core.releases import Release
+from bot.core.tracking import ClusterView
 from tests.core import k8s_objects as k
 from tests.core.test_tracking_support import (
     failed_migration,
@@ -90,17 +91,22 @@ def test_failed_hook_with_lines_captured_before_waits_one_observe_for_the_final_
     assert ev[-1].outcome is Outcome.FAILED
 
 
+MIGRATE = [hook_job("shop-migrate", events=["pre-upgrade"])]
+
+
+def _unreadable() -> ClusterView:
+    """The migration failed and the adapter could not read its pod's log."""
+    errors = {("shop-migrate-m1", "migrate"): "503 Service Unavailable"}
+    return replace(view(_rel(MIGRATE), *failed_migration()), log_errors=errors)
+
+
 def test_a_log_that_could_not_be_read_is_waited_for_then_reported_unavailable() -> None:
-    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
     t = tracker(2)
-    t.observe(view(_rel(hooks)), k.at(0))
-    objs = failed_migration()
-    pod = "shop-migrate-m1"
-    errors = {(pod, "migrate"): "503 Service Unavailable"}
+    t.observe(view(_rel(MIGRATE)), k.at(0))
     for second in (10, 11, 14.9):  # an unreadable log is not "no log": wait within the bound
-        ev = t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(second))
+        ev = t.observe(_unreadable(), k.at(second))
         assert EventType.FAILURE not in [e.type for e in ev] and not t.done
-    ev = t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(15))
+    ev = t.observe(_unreadable(), k.at(15))
     failure = next(f for f in of_type(ev, EventType.FAILURE) if f.data["kind"] == "Job")
     assert failure.data["log_unavailable"] == "503 Service Unavailable" and failure.data["log_tail"] == []
     assert failure.message.endswith("; logs unavailable: 503 Service Unavailable")
@@ -110,26 +116,21 @@ def test_a_log_that_could_not_be_read_is_waited_for_then_reported_unavailable() 
 
 
 def test_a_log_read_that_recovers_within_the_bound_is_used() -> None:
-    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
     t = tracker(2)
-    t.observe(view(_rel(hooks)), k.at(0))
-    objs = failed_migration()
-    pod = "shop-migrate-m1"
-    errors = {(pod, "migrate"): "503 Service Unavailable"}
-    t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(10))
-    t.observe(replace(view(_rel(hooks), *objs), log_errors=errors), k.at(12))
-    ev = t.observe(view(_rel(hooks), *objs, logs={(pod, "migrate"): ["ERROR: duplicate key"]}), k.at(13))
+    t.observe(view(_rel(MIGRATE)), k.at(0))
+    t.observe(_unreadable(), k.at(10))
+    t.observe(_unreadable(), k.at(12))
+    read = {("shop-migrate-m1", "migrate"): ["ERROR: duplicate key"]}
+    ev = t.observe(view(_rel(MIGRATE), *failed_migration(), logs=read), k.at(13))
     failure = next(f for f in of_type(ev, EventType.FAILURE) if f.data["kind"] == "Job")
     assert failure.data["log_tail"] == ["ERROR: duplicate key"] and failure.data["log_unavailable"] is None
     assert "logs unavailable" not in failure.message
 
 
 def test_no_log_and_no_error_is_still_reported_at_once() -> None:
-    hooks = [hook_job("shop-migrate", events=["pre-upgrade"])]
     t = tracker(2)
-    t.observe(view(_rel(hooks)), k.at(0))
-    objs = failed_migration()
-    t.observe(view(_rel(hooks), *objs), k.at(10))
-    ev = t.observe(view(_rel(hooks), *objs), k.at(11))
+    t.observe(view(_rel(MIGRATE)), k.at(0))
+    t.observe(view(_rel(MIGRATE), *failed_migration()), k.at(10))
+    ev = t.observe(view(_rel(MIGRATE), *failed_migration()), k.at(11))
     assert of_type(ev, EventType.FAILURE)[0].data["log_unavailable"] is None
     assert ev[-1].outcome is Outcome.FAILED
