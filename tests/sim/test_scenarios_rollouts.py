@@ -40,25 +40,18 @@ def crash_looping(sim: Any, ns: str) -> list[dict]:
     ]
 
 
+def crash_upgrade(sim: Any, ns: str, *args: str) -> Any:
+    """`helm upgrade` of the quick shop to a crash-looping web container."""
+    return sim.helm("upgrade", "shop", SHOP, "-n", ns, *QUICK_SHOP, *CRASH, *args, check=False)
+
+
 # ---- helm's own wait ---------------------------------------------------------------------------------------
 
 
 def test_crash_looping_upgrade_times_out_then_rolls_back_on_failure(sim: Any, namespace: str) -> None:
     sim.helm("install", "shop", SHOP, "-n", namespace, *QUICK_SHOP, "--wait", "--timeout", "30s")
     # helm's own wait (kstatus) gives up at --timeout; the release is marked failed, nothing is rolled back
-    proc = sim.helm(
-        "upgrade",
-        "shop",
-        SHOP,
-        "-n",
-        namespace,
-        *QUICK_SHOP,
-        *CRASH,
-        "--wait",
-        "--timeout",
-        "5s",
-        check=False,
-    )
+    proc = crash_upgrade(sim, namespace, "--wait", "--timeout", "5s")
     assert proc.returncode != 0
     assert "not ready" in proc.stderr and "context deadline exceeded" in proc.stderr, proc.stderr
     assert "Deployment/" + namespace + "/shop-web" in proc.stderr
@@ -68,19 +61,7 @@ def test_crash_looping_upgrade_times_out_then_rolls_back_on_failure(sim: Any, na
     assert revisions[-1]["description"].startswith('Upgrade "shop" failed')
 
     # the same upgrade with --rollback-on-failure: timed out again, then rolled back to the last deployed one
-    proc = sim.helm(
-        "upgrade",
-        "shop",
-        SHOP,
-        "-n",
-        namespace,
-        *QUICK_SHOP,
-        *CRASH,
-        "--rollback-on-failure",
-        "--timeout",
-        "3s",
-        check=False,
-    )
+    proc = crash_upgrade(sim, namespace, "--rollback-on-failure", "--timeout", "3s")
     assert proc.returncode != 0
     assert "has been rolled back" in proc.stderr and "context deadline exceeded" in proc.stderr, proc.stderr
     revisions = history(sim, namespace, "shop")

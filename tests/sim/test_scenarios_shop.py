@@ -46,6 +46,10 @@ def events(sim: Any, ns: str, reason: str) -> list[dict]:
     return [e for e in sim.store.list("/events", ns) if e["reason"] == reason]
 
 
+# short hooks: these tests are about the workloads, not the migration or the backup
+QUICK_HOOKS = ("--set", "migration.durationSeconds=0.2", "--set", "backup.enabled=false")
+
+
 def release_status(sim: Any, ns: str, name: str) -> str:
     out = sim.helm("status", name, "-n", ns, "-o", "json").stdout
     return str(json.loads(out)["info"]["status"])
@@ -151,23 +155,26 @@ def test_hook_slower_than_timeout(sim: Any, namespace: str) -> None:
 @pytest.mark.parametrize(
     ("values", "reason"),
     [
-        pytest.param(["web.crash=true", "web.crashExitCode=3"], "CrashLoopBackOff", id="crash-loop"),
+        pytest.param(
+            ["web.crash=true", "web.crashExitCode=3", "web.crashAfterSeconds=0.2"],
+            "CrashLoopBackOff",
+            id="crash-loop",
+        ),
         pytest.param(["web.image=registry.invalid/shop/web:2.0.0"], "ImagePullBackOff", id="bad-image"),
         pytest.param(["web.missingSecret=true"], "CreateContainerConfigError", id="missing-secret"),
     ],
 )
 def test_upgrade_failures_show_in_new_pods(sim: Any, namespace: str, values: list[str], reason: str) -> None:
-    sim.helm(
-        "install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=2", "--wait", "--timeout", "60s"
-    )
+    quick = ("--set", "web.replicas=2", *QUICK_HOOKS)
+    sim.helm("install", "shop", SHOP, "-n", namespace, *quick, "--wait", "--timeout", "60s")
     args = [a for v in values for a in ("--set", v)]
-    sim.helm("upgrade", "shop", SHOP, "-n", namespace, "--set", "web.replicas=2", *args)
+    sim.helm("upgrade", "shop", SHOP, "-n", namespace, *quick, *args)
     stuck = poll(lambda: waiting(sim, namespace, reason), timeout=30, what=reason)
     d = sim.store.get("apps/deployments", namespace, "shop-web")
     assert d["status"]["availableReplicas"] == 2  # maxUnavailable 0: the old pods keep serving
     if reason == "CrashLoopBackOff":
         poll(
-            lambda: any(cs["restartCount"] >= 3 for cs in container_states(sim, namespace)),
+            lambda: any(cs["restartCount"] >= 2 for cs in container_states(sim, namespace)),
             timeout=30,
             what="restartCount growing",
         )
@@ -178,7 +185,8 @@ def test_upgrade_failures_show_in_new_pods(sim: Any, namespace: str, values: lis
 
 
 def test_upgrade_runs_backup_hooks_and_gate(sim: Any, namespace: str) -> None:
-    sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=1")
+    quick = ("--set", "web.replicas=1", "--set", "migration.durationSeconds=0.2")
+    sim.helm("install", "shop", SHOP, "-n", namespace, *quick)
     upgrade = sim.popen(
         "helm",
         "upgrade",
@@ -186,8 +194,7 @@ def test_upgrade_runs_backup_hooks_and_gate(sim: Any, namespace: str) -> None:
         SHOP,
         "-n",
         namespace,
-        "--set",
-        "web.replicas=1",
+        *quick,
         "--set",
         "upgradeGate.enabled=true",
         "--timeout",
@@ -223,10 +230,9 @@ def test_upgrade_runs_backup_hooks_and_gate(sim: Any, namespace: str) -> None:
 
 
 def test_rollback_runs_the_restore_hook(sim: Any, namespace: str) -> None:
-    sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=1")
-    sim.helm(
-        "upgrade", "shop", SHOP, "-n", namespace, "--set", "web.replicas=1", "--set", "web.readySeconds=1"
-    )
+    quick = ("--set", "web.replicas=1", *QUICK_HOOKS)
+    sim.helm("install", "shop", SHOP, "-n", namespace, *quick)
+    sim.helm("upgrade", "shop", SHOP, "-n", namespace, *quick, "--set", "web.readySeconds=1")
     sim.helm("rollback", "shop", "1", "-n", namespace, "--timeout", "60s")
     job = sim.store.get("batch/jobs", namespace, "shop-restore")
     assert job is not None and any(c["type"] == "Complete" for c in job["status"]["conditions"])
