@@ -242,6 +242,9 @@ def _holding_back(
         code = terminated.get("exitCode") if isinstance(terminated.get("exitCode"), int) else None
         failure = Failure("Pod", name_of(pod), reason, "", cname, init, code, restarts)
         return Finding(failure, f"{label} {reason}" + (f", exit {code}" if code is not None else ""))
+    if init and isinstance(state.get("running"), Mapping):
+        failure = Failure("Pod", name_of(pod), "Running", "", cname, init, None, restarts)
+        return Finding(failure, f"{label} running")
     probe = probe_failure(pod, cname, init, events)
     failure = Failure("Pod", name_of(pod), "NotReady", probe, cname, init, None, restarts)
     return Finding(failure, f"{label} not ready" + (f": {probe}" if probe else ""))

@@ -312,3 +312,16 @@ def test_daemon_set_new_pod_by_metadata_generation_is_judged() -> None:
     result = check(ds, [new, old])
     assert result.state is State.FAILED
     assert [f.name for f in result.failures] == [new["metadata"]["name"]]
+
+
+def test_a_pod_held_in_init_is_named_by_its_init_container() -> None:
+    dep, related = shop_web([], replicas=1, updated=1, ready=0, available=0)
+    gated = pod_for(
+        related[0],
+        "g",
+        init_containers=[running("wait-for-db", ready=False)],
+        containers=[waiting("shop-web", "PodInitializing")],
+    )
+    result = check(dep, (*related, gated))
+    assert result.reason == f"0/1 new pods ready; waiting for {gated['metadata']['name']}: Init:Running"
+    assert result.waiting == (gated["metadata"]["name"],)
