@@ -1,13 +1,16 @@
 """`helmbot watch`: follow a Helm release's hooks and rollout to a verdict, without Slack (CI, terminals).
 
-Exit codes: 0 succeeded, 1 failed (diagnosis printed), 2 timed out, 3 usage or connection error (one line on
-stderr, no traceback), 130 interrupted.
+Exit codes: 0 succeeded, 1 failed (diagnosis printed), 2 timed out, 3 usage, connection or API error (one
+line on stderr, no traceback), 4 internal error (a helmbot bug: one line asking for a report), 130
+interrupted. Only a verdict gives 0, 1 or 2: no exception, expected or not, ever exits 1 ("failed").
+With `--output json` an error also ends stdout with `{"type": "error", "message": ..., "exit_code": N}`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import signal
 import sys
 import threading
@@ -19,7 +22,7 @@ from bot.core.events import Outcome, TrackEvent
 from bot.core.status import Policy
 from bot.core.summary import TrackSummary
 
-EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 RELEASE_APPEAR_WAIT = 30.0   # seconds a release named with --revision may take to appear at all
 
 
@@ -33,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "watch", help="follow a Helm release's hooks and rollout to a verdict",
         description="Follow a Helm release's hooks and rollout until it succeeds, fails or times out. "
-                    "Exit codes: 0 succeeded, 1 failed, 2 timed out, 3 usage or connection error.")
+                    "Exit codes: 0 succeeded, 1 failed, 2 timed out, 3 usage, connection or API error, "
+                    "4 internal error.")
     p.add_argument("release", help="Helm release name")
     p.add_argument("-n", "--namespace", default=None,
                    help="the release's namespace (default: $HELM_NAMESPACE, else the kubeconfig context's, "
@@ -49,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "(default: 45s)")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text",
                    help="text: live view on a terminal, else timestamped lines; json: one event per line")
+    p.add_argument("--heartbeat", default="30s",
+                   help="plain text output: after this long without a line, print what is still in progress "
+                        "(default: 30s; 0 disables)")
     p.add_argument("--kubeconfig", default=None,
                    help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
     p.add_argument("--context", default=None, help="kubeconfig context (default: the current context)")
@@ -77,7 +84,15 @@ def _duration(flag: str, text: str) -> timedelta:
     return value
 
 
-def _renderer(output: str, out: TextIO) -> Renderer:
+def _heartbeat(text: str) -> timedelta | None:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--heartbeat: {exc}") from None
+    return value if value > timedelta(0) else None
+
+
+def _renderer(output: str, out: TextIO, heartbeat: timedelta | None) -> Renderer:
     if output == "json":
         from bot.cli.render_json import JsonRenderer
 
@@ -88,7 +103,7 @@ def _renderer(output: str, out: TextIO) -> Renderer:
         return LiveRenderer(out)
     from bot.cli.render_text import TextRenderer
 
-    return TextRenderer(out)
+    return TextRenderer(out, heartbeat=heartbeat)
 
 
 def exit_code(verdict: TrackEvent | None) -> int:
@@ -100,20 +115,39 @@ def exit_code(verdict: TrackEvent | None) -> int:
 def run(args: argparse.Namespace) -> int:
     from bot.kube.errors import KubeError
 
+    json_output = getattr(args, "output", None) == "json"
     try:
         return _watch(args)
     except UsageError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), EXIT_USAGE, json_output)
     except KubeError as exc:
-        return _fail(_describe(exc, args))
+        return _fail(_describe(exc, args), EXIT_USAGE, json_output)
     except KeyboardInterrupt:
         print("helmbot watch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug of ours: never a traceback, never exit 1 ("the release failed")
+        detail = _one_line(str(exc))
+        return _fail(f"internal error: {type(exc).__name__}{f': {detail}' if detail else ''} "
+                     "(a helmbot bug; please report it)", EXIT_INTERNAL, json_output)
 
 
-def _fail(message: str) -> int:
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fail(message: str, code: int, json_output: bool = False) -> int:
+    message = _one_line(message, 1000)
     print(f"helmbot watch: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    if json_output:
+        # JSON consumers read stdout only: the last object says why there is no verdict.
+        try:
+            sys.stdout.write(json.dumps({"type": "error", "message": message, "exit_code": code},
+                                        separators=(",", ":"), sort_keys=True) + "\n")
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass  # stdout is gone (a closed pipe): stderr and the exit code still say it
+    return code
 
 
 def _describe(exc: Exception, args: argparse.Namespace) -> str:
@@ -134,6 +168,7 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError(f"invalid --revision {args.revision}: revisions start at 1")
     timeout = _duration("--timeout", args.timeout)
     helm_timeout = _duration("--helm-timeout", args.helm_timeout)
+    heartbeat = _heartbeat(args.heartbeat)
     policy = Policy()
     if args.config_error_grace is not None:
         policy = dataclasses.replace(
@@ -154,7 +189,7 @@ def _watch(args: argparse.Namespace) -> int:
         wait = min(RELEASE_APPEAR_WAIT, timeout.total_seconds()) if args.revision is not None else 0.0
         latest = find_latest_revision(client, args.namespace, args.release, wait=wait)
         revision = args.revision if args.revision is not None else latest
-        renderer = _renderer(args.output, sys.stdout)
+        renderer = _renderer(args.output, sys.stdout, heartbeat)
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         registry = InformerRegistry(client)

@@ -28,9 +28,23 @@ class ResourceType:
     kind: str
     api_prefix: str  # "/api/v1" or "/apis/<group>/<version>"
     plural: str
+    namespaced: bool = True
+
+    @property
+    def group(self) -> str:
+        return "" if self.api_prefix.startswith("/api/") else self.api_prefix.split("/")[2]
+
+    @property
+    def api_version(self) -> str:
+        return self.api_prefix.removeprefix("/apis/").removeprefix("/api/")
+
+    @property
+    def display(self) -> str:
+        """"Certificate.cert-manager.io" (kubectl's form), "Pod" for the core group."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
 
     def collection_path(self, namespace: str | None) -> str:
-        if namespace is None:
+        if namespace is None or not self.namespaced:
             return f"{self.api_prefix}/{self.plural}"
         return f"{self.api_prefix}/namespaces/{namespace}/{self.plural}"
 
@@ -53,7 +67,12 @@ RESOURCES: dict[str, ResourceType] = {
 }
 
 
-def resource(kind: str) -> ResourceType:
+KindOrType = str | ResourceType   # a built-in kind by name, or one resolved through discovery
+
+
+def resource(kind: KindOrType) -> ResourceType:
+    if isinstance(kind, ResourceType):
+        return kind
     try:
         return RESOURCES[kind]
     except KeyError:
@@ -190,18 +209,25 @@ class KubeClient:
 
     # -- verbs -----------------------------------------------------------------------------------------
 
-    def list(self, kind: str, namespace: str | None, *, label_selector: str | None = None,
+    def list(self, kind: KindOrType, namespace: str | None, *, label_selector: str | None = None,
              field_selector: str | None = None, resource_version: str | None = None,
              limit: int | None = None) -> dict[str, Any]:
         """The raw XList: `items` plus `metadata.resourceVersion` to start a watch from."""
         query = {"labelSelector": label_selector, "fieldSelector": field_selector,
                  "resourceVersion": resource_version, "limit": limit}
-        return self._json("list", kind, resource(kind).collection_path(namespace), query)
+        rt = resource(kind)
+        return self._json("list", rt.kind, rt.collection_path(namespace), query)
 
-    def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
-        return self._json("get", kind, f"{resource(kind).collection_path(namespace)}/{name}")
+    def get(self, kind: KindOrType, namespace: str | None, name: str) -> dict[str, Any]:
+        rt = resource(kind)
+        return self._json("get", rt.kind, f"{rt.collection_path(namespace)}/{name}")
 
-    def watch(self, kind: str, namespace: str | None, *, resource_version: str | None,
+    def discover(self, api_version: str) -> dict[str, Any]:
+        """The APIResourceList of one group/version ("v1", "apps/v1", "cert-manager.io/v1")."""
+        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        return self._json("discover", api_version, path)
+
+    def watch(self, kind: KindOrType, namespace: str | None, *, resource_version: str | None,
               label_selector: str | None = None, timeout_seconds: int = 300,
               allow_bookmarks: bool = True) -> WatchStream:
         """Open a watch from `resource_version`; the server ends it after `timeout_seconds`."""
@@ -209,7 +235,8 @@ class KubeClient:
                  "allowWatchBookmarks": "true" if allow_bookmarks else None,
                  "timeoutSeconds": timeout_seconds}
         # The read timeout outlives the server-side timeout, so a silent dead connection is still noticed.
-        response = self._send("watch", kind, resource(kind).collection_path(namespace), query,
+        rt = resource(kind)
+        response = self._send("watch", rt.kind, rt.collection_path(namespace), query,
                               timeout=(10.0, timeout_seconds + 30.0))
         return WatchStream(response)
 

@@ -1,43 +1,102 @@
 """Assemble the tracker's `ClusterView` from the shared informers of one namespace plus fetched logs.
 
-A view is built only once every informer holds a complete list; after that, kinds whose cache may be
-behind are left out (the tracker's "unknown right now"), and `complete` says whether any were.
+Every release gets the base kinds (`TRACKED_KINDS`, plus the Helm Secrets); once its release record is read,
+every other kind its plan waits on (custom resources, CRDs, ...) is resolved through discovery and watched
+too, before the tracker sees that release. A view is built only once every informer holds a complete list;
+after that, kinds whose cache may be behind are left out (the tracker's "unknown right now"), and
+`complete` says whether any were.
+
+A kind that cannot be watched (403, unknown to discovery, never listed) is not silently treated as done:
+it stays out of the view for good (the tracker reports never-watched kinds) and is announced once as an
+`Unwatchable`. Only the essentials abort the run instead: the Helm Secrets, Pods, Jobs, and the workload
+kinds the plan waits on (ReplicaSets with Deployments).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core.planning import plan_operation
+from bot.core.releases import Release
 from bot.core.tracking import ClusterView
+from bot.kube.client import RESOURCES, ResourceType
+from bot.kube.errors import ApiConnectionError, ApiError, Forbidden, KubeError, NotFound, Unauthorized
 from bot.kube.informer import Informer, InformerRegistry, Snapshot
 from bot.kube.releases import HELM_OWNER_SELECTOR, ReleaseReader
 
 TRACKED_KINDS = ("Job", "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
                  "PersistentVolumeClaim", "Service", "Event")
+ESSENTIAL_KINDS = frozenset({"Secret", "Pod", "Job"})
+WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
+# Everything else (Events, PVCs, Services, kinds from the plan) is optional: without it the run goes on.
+
+
+@dataclass(frozen=True)
+class Unwatchable:
+    kind: str
+    what: str          # "Certificate.cert-manager.io"
+    reason: str        # "forbidden (403)", "unknown to the API server's discovery", ...
+    in_plan: bool      # the release waits on objects of this kind: they are not judged
+    detail: str = ""   # the API server's own words, when it said more (RBAC: which user, which verb)
+
+    @property
+    def message(self) -> str:
+        tail = "not judged" if self.in_plan else "carrying on without it"
+        return f"cannot watch {self.what}: {self.reason}; {tail}"
+
+
+@dataclass
+class _Watch:
+    informer: Informer
+    what: str
+    since: float                       # monotonic time of the acquire (for the sync timeout)
+    failing_since: float | None = None
+    blocked: bool = False              # failing, but whether it matters waits for the plan
+
+
+def waited_kinds(release: Release) -> list[tuple[str, str]]:
+    """(apiVersion, kind) of every step the release's plan waits on."""
+    plan = plan_operation(release)
+    return [(step.api_version, step.kind) for phase in plan.phases for step in phase.waited]
 
 
 class NamespaceInformers:
     """The informers a tracked release needs, borrowed from the shared registry (released by `close()`)."""
 
-    def __init__(self, registry: InformerRegistry, namespace: str) -> None:
+    def __init__(self, registry: InformerRegistry, namespace: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = registry
         self.namespace = namespace
-        self.by_kind: dict[str, Informer] = {}
-        self.secrets_informer: Informer | None = None
+        self.clock = clock
+        self.watches: dict[str, _Watch] = {}
+        self.secrets_watch: _Watch | None = None
+        self.plan_kinds: frozenset[str] | None = None   # None until the release record was read
+        self.dropped: dict[str, Unwatchable] = {}
+        self._announce: list[Unwatchable] = []
         self._listeners: list[Callable[[], None]] = []
         try:
             for kind in TRACKED_KINDS:
-                self.by_kind[kind] = registry.acquire(namespace, kind)
-            self.secrets_informer = registry.acquire(namespace, "Secret", HELM_OWNER_SELECTOR)
+                self._add(kind, None)
+            self.secrets_watch = _Watch(registry.acquire(namespace, "Secret", HELM_OWNER_SELECTOR), "Secret",
+                                        self.clock())
         except BaseException:
             self.close()
             raise
 
     @property
+    def secrets_informer(self) -> Informer | None:
+        return self.secrets_watch.informer if self.secrets_watch is not None else None
+
+    @property
     def secrets(self) -> Informer:
-        assert self.secrets_informer is not None, "closed"
-        return self.secrets_informer
+        assert self.secrets_watch is not None, "closed"
+        return self.secrets_watch.informer
+
+    @property
+    def by_kind(self) -> dict[str, Informer]:
+        return {kind: w.informer for kind, w in self.watches.items()}
 
     def all(self) -> list[Informer]:
         extra = [self.secrets_informer] if self.secrets_informer is not None else []
@@ -50,11 +109,152 @@ class NamespaceInformers:
 
     def close(self) -> None:
         for informer in self.all():
-            for fn in self._listeners:
-                informer.remove_listener(fn)
-            self.registry.release(informer)
-        self.by_kind = {}
-        self.secrets_informer = None
+            self._let_go(informer)
+        self.watches = {}
+        self.secrets_watch = None
+
+    # -- what to watch ---------------------------------------------------------------------------------
+
+    def watch_plan(self, kinds: Iterable[tuple[str, str]]) -> None:
+        """Watch every kind the release's plan waits on (once: a tracker follows one revision)."""
+        if self.plan_kinds is not None:
+            return
+        wanted: dict[str, str] = {}
+        for api_version, kind in kinds:
+            wanted.setdefault(kind, api_version)
+        self.plan_kinds = frozenset(wanted)
+        for kind, api_version in wanted.items():
+            if kind in self.watches or kind in self.dropped or kind == "Secret":
+                continue
+            what = _display(api_version, kind)
+            try:
+                found = self.registry.discovery.resolve(api_version, kind)
+            except Unauthorized:
+                raise
+            except KubeError as exc:
+                self._drop(kind, what, f"discovery failed: {short_reason(exc)}", detail=describe(exc))
+                continue
+            if found is None:
+                self._drop(kind, what, f"unknown to the API server's discovery ({api_version or 'v1'})")
+                continue
+            self._add(kind, found)
+
+    def essential(self, kind: str) -> bool | None:
+        """Must this kind be watched for the run to go on? None: it depends on the plan, not known yet."""
+        if kind in ESSENTIAL_KINDS:
+            return True
+        if kind in WORKLOAD_KINDS:
+            if self.plan_kinds is None:
+                return None
+            return kind in self.plan_kinds or (kind == "ReplicaSet" and "Deployment" in self.plan_kinds)
+        return False
+
+    def check(self, *, fatal_grace: float, sync_timeout: float) -> None:
+        """Decide about failing informers: raise for the essentials, drop (and announce) the others.
+
+        Fatal errors (401, 403, 404) decide at once before the first complete list (RBAC does not heal by
+        waiting) and after `fatal_grace` once listed; other errors only when the first list has not
+        succeeded within `sync_timeout`. 401 is always fatal: the credentials are wrong for everything.
+        """
+        now = self.clock()
+        candidates = list(self.watches.items())
+        if self.secrets_watch is not None:
+            candidates.append(("Secret", self.secrets_watch))
+        for kind, watch in candidates:
+            error = self._persistent_error(watch, now, fatal_grace, sync_timeout)
+            watch.blocked = False
+            if error is None:
+                continue
+            essential = True if isinstance(error, Unauthorized) else self.essential(kind)
+            if essential:
+                raise error
+            if essential is None:
+                watch.blocked = True   # decided once the plan is known
+                continue
+            self._drop(kind, watch.what, short_reason(error), detail=describe(error))
+
+    @staticmethod
+    def _persistent_error(watch: _Watch, now: float, fatal_grace: float, sync_timeout: float
+                          ) -> KubeError | None:
+        snapshot = watch.informer.snapshot()
+        error = snapshot.error
+        if error is None or snapshot.fresh:
+            watch.failing_since = None
+            if not snapshot.synced and now - watch.since >= sync_timeout:
+                return error or ApiConnectionError(f"timed out listing {watch.informer.key}")
+            return None
+        if watch.failing_since is None:
+            watch.failing_since = now
+        if isinstance(error, Unauthorized | Forbidden | NotFound):
+            return error if not snapshot.synced or now - watch.failing_since >= fatal_grace else None
+        if not snapshot.synced and now - watch.since >= sync_timeout:
+            return error
+        return None
+
+    def take_unwatchable(self) -> list[Unwatchable]:
+        """Kinds given up since the last call (each announced once)."""
+        out, self._announce = self._announce, []
+        return out
+
+    def ready(self) -> bool:
+        """Every informer that counts has a complete list."""
+        if self.secrets_watch is None or not self.secrets_watch.informer.snapshot().synced:
+            return False
+        return all(w.blocked or w.informer.snapshot().synced for w in self.watches.values())
+
+    # -- bookkeeping -----------------------------------------------------------------------------------
+
+    def _add(self, kind: str, resource: ResourceType | None) -> None:
+        informer = self.registry.acquire(self.namespace, kind, resource=resource)
+        for fn in self._listeners:
+            informer.add_listener(fn)
+        what = resource.display if resource is not None else kind
+        self.watches[kind] = _Watch(informer, what, self.clock())
+
+    def _drop(self, kind: str, what: str, reason: str, *, detail: str = "") -> None:
+        watch = self.watches.pop(kind, None)
+        if watch is not None:
+            self._let_go(watch.informer)
+        in_plan = self.plan_kinds is not None and kind in self.plan_kinds
+        note = Unwatchable(kind, what, reason, in_plan=in_plan, detail=detail)
+        self.dropped[kind] = note
+        self._announce.append(note)
+
+    def _let_go(self, informer: Informer) -> None:
+        for fn in self._listeners:
+            informer.remove_listener(fn)
+        self.registry.release(informer)
+
+
+def describe(error: KubeError) -> str:
+    """One short line about an API error, for warnings and errors (never a response body beyond the
+    server's own message, which names objects, not values)."""
+    if isinstance(error, Forbidden):
+        return "forbidden (403)" + (f": {error.message}" if error.message else "")
+    if isinstance(error, Unauthorized):
+        return "unauthorized (401)"
+    if isinstance(error, NotFound):
+        return "not found (404)" + (f": {error.message}" if error.message else "")
+    if isinstance(error, ApiError):
+        return str(error)
+    return str(error) or type(error).__name__
+
+
+def short_reason(error: KubeError) -> str:
+    """"forbidden (403)", "not found (404)", "500 InternalError", "cannot reach the API server ..."."""
+    if isinstance(error, ApiError):
+        label = {401: "unauthorized", 403: "forbidden", 404: "not found"}.get(error.status)
+        return f"{label} ({error.status})" if label else f"{error.status} {error.reason}"
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _display(api_version: str, kind: str) -> str:
+    group = api_version.rpartition("/")[0]
+    known = RESOURCES.get(kind)
+    if not group and known is not None:
+        return kind
+    return f"{kind}.{group}" if group else kind
 
 
 @dataclass(frozen=True)
@@ -66,22 +266,35 @@ class ViewState:
 
 
 def assemble_view(informers: NamespaceInformers, reader: ReleaseReader,
-                  logs: Mapping[tuple[str, str], Sequence[str]]) -> ViewState | None:
-    """None until every informer has listed once: a first view missing a kind must never reach the tracker.
+                  logs: Mapping[tuple[str, str], Sequence[str]],
+                  log_errors: Mapping[tuple[str, str], str] | None = None) -> ViewState | None:
+    """None until every informer that counts has listed once: a first view missing a kind must never reach
+    the tracker. The release record is read first, so the kinds its plan waits on are watched (and listed)
+    before any view carries that release.
 
     Afterwards a kind whose informer may be missing changes (watch broken, relisting after 410, API errors)
     is left out of `objects` (and a stale Secret cache gives `release=None`): the tracker reads a missing kind
     as "unknown right now", so an old picture cannot run out a grace period into a false verdict.
+    Raises ReleaseUnreadable when the tracked revision's Secret cannot be decoded.
     """
-    snapshots: dict[str, Snapshot] = {kind: inf.snapshot() for kind, inf in informers.by_kind.items()}
     secrets = informers.secrets.snapshot()
+    if not secrets.synced:
+        return None
+    release = reader.read(secrets.items) if secrets.fresh else None
+    if release is not None and informers.plan_kinds is None:
+        informers.watch_plan(waited_kinds(release))
+    if not informers.ready():
+        return None
+    snapshots: dict[str, Snapshot] = {kind: w.informer.snapshot() for kind, w in informers.watches.items()
+                                      if not w.blocked}
     everything = [*snapshots.values(), secrets]
     if not all(s.synced for s in everything):
         return None
     stale = tuple(f"{s.key}: {s.error}" if s.error else str(s.key) for s in everything if not s.fresh)
     view = ClusterView(
-        release=reader.read(secrets.items) if secrets.fresh else None,
+        release=release,
         objects={kind: s.items for kind, s in snapshots.items() if s.fresh},
         logs=dict(logs),
+        log_errors=dict(log_errors or {}),
     )
     return ViewState(view, complete=not stale, stale=stale, versions=tuple(s.version for s in everything))

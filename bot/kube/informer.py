@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.kube.client import KubeClient, WatchStream
+from bot.kube.client import RESOURCES, KindOrType, KubeClient, ResourceType, WatchStream
+from bot.kube.discovery import Discovery
 from bot.kube.errors import (
     ApiConnectionError,
     ApiError,
@@ -55,10 +56,16 @@ class InformerKey:
     namespace: str | None
     kind: str
     label_selector: str | None = None
+    resource: ResourceType | None = None   # set for kinds resolved through discovery
+
+    @property
+    def target(self) -> KindOrType:
+        return self.resource or self.kind
 
     def __str__(self) -> str:
         sel = f"[{self.label_selector}]" if self.label_selector else ""
-        return f"{self.kind}{sel}@{self.namespace or '*'}"
+        name = self.resource.display if self.resource else self.kind
+        return f"{name}{sel}@{self.namespace or '*'}"
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class Informer:
 
     def _list(self) -> None:
         self.stats.lists += 1
-        data = self.client.list(self.key.kind, self.key.namespace, label_selector=self.key.label_selector)
+        data = self.client.list(self.key.target, self.key.namespace, label_selector=self.key.label_selector)
         items = {_key(obj): obj for obj in data.get("items") or []}
         rv = (data.get("metadata") or {}).get("resourceVersion")
         with self._lock:
@@ -202,7 +209,7 @@ class Informer:
         count = 0
         # Jitter the server-side timeout so many informers do not reconnect in lockstep.
         timeout = max(1, int(self.watch_timeout * random.uniform(0.8, 1.0)))
-        stream = self.client.watch(self.key.kind, self.key.namespace, resource_version=self._rv,
+        stream = self.client.watch(self.key.target, self.key.namespace, resource_version=self._rv,
                                    label_selector=self.key.label_selector, timeout_seconds=timeout)
         self._stream = stream
         try:
@@ -287,9 +294,17 @@ class InformerRegistry:
         self._lock = threading.Lock()
         self._informers: dict[InformerKey, Informer] = {}
         self._refs: dict[InformerKey, int] = {}
+        self.discovery = Discovery(client)   # shared: one discovery request per group/version
 
-    def acquire(self, namespace: str | None, kind: str, label_selector: str | None = None) -> Informer:
-        key = InformerKey(namespace, kind, label_selector)
+    def acquire(self, namespace: str | None, kind: str, label_selector: str | None = None, *,
+                resource: ResourceType | None = None) -> Informer:
+        """`resource` (from discovery) for kinds outside the client's built-in table; a cluster-scoped
+        resource is watched cluster-wide, whatever `namespace` says."""
+        if resource is not None and not resource.namespaced:
+            namespace = None
+        if resource is not None and RESOURCES.get(kind) == resource:
+            resource = None  # the same built-in informer, however it was asked for
+        key = InformerKey(namespace, kind, label_selector, resource)
         with self._lock:
             informer = self._informers.get(key)
             if informer is None:

@@ -11,7 +11,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.core.releases import Release, decode_release_secret, latest_revision, secret_revision
+from bot.core.releases import (
+    Release,
+    ReleaseDecodeError,
+    decode_release_secret,
+    latest_revision,
+    secret_revision,
+)
 from bot.kube.client import KubeClient
 from bot.kube.errors import KubeError
 
@@ -24,6 +30,11 @@ def release_selector(name: str) -> str:
 
 class ReleaseNotFound(KubeError):
     """No Helm release (or not the requested revision) is stored in the namespace."""
+
+
+class ReleaseUnreadable(KubeError):
+    """The tracked revision's Secret is stored but cannot be decoded; the message names the Secret and what
+    was wrong with it, never its contents. Helm writes a Secret whole, so waiting would not help."""
 
 
 def release_secrets(secrets: Iterable[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
@@ -70,7 +81,9 @@ class ReleaseReader:
         self._cached: Release | None = None
 
     def read(self, secrets: Iterable[Mapping[str, Any]]) -> Release | None:
-        """The tracked revision as currently stored, or None if it is not (yet / any more) there."""
+        """The tracked revision as currently stored, or None if it is not (yet / any more) there.
+
+        Raises ReleaseUnreadable when its Secret cannot be decoded."""
         for secret in release_secrets(secrets, self.name):
             if secret_revision(secret) != self.revision:
                 continue
@@ -78,7 +91,10 @@ class ReleaseReader:
             with self._lock:
                 if self._cached is not None and rv is not None and rv == self._cached_rv:
                     return self._cached
-            release = decode_release_secret(secret)
+            try:
+                release = decode_release_secret(secret)
+            except ReleaseDecodeError as exc:
+                raise ReleaseUnreadable(f"cannot read the stored release: {exc}") from None
             with self._lock:
                 self._cached, self._cached_rv = release, rv
             return release

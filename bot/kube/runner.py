@@ -2,8 +2,9 @@
 
 Sink-agnostic: `helmbot watch` passes renderers, the Slack app will pass message updaters. The loop wakes on
 any informer change (or every `tick` for the time-based rules), observes only complete pictures, fetches the
-logs the tracker asks for (throttled per container), and returns the verdict. Kinds whose watch is broken
-are left out of the view (see cluster_view), so API trouble delays a verdict but never fakes one.
+logs the tracker asks for (throttled per container, failures retried soon), and returns the verdict. Kinds
+whose watch is broken are left out of the view (see cluster_view), so API trouble delays a verdict but never
+fakes one; kinds that cannot be watched at all are announced as WARNING events and left out for good.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from bot.core.events import EventType, TrackEvent
 from bot.core.status import DEFAULT_POLICY, Policy
 from bot.core.tracking import ClusterView, ReleaseTracker, TrackSummary
 from bot.kube.cluster_view import NamespaceInformers, assemble_view
-from bot.kube.errors import KubeError
-from bot.kube.informer import FATAL_ERRORS, InformerRegistry, wait_all_synced
+from bot.kube.informer import InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
 
@@ -33,9 +33,10 @@ class RunnerSettings:
     tick: float = 1.0             # re-observe at least this often, for the tracker's time rules
     debounce: float = 0.05        # coalesce bursts of watch events into one observe
     log_interval: float = 5.0     # at most one log fetch per container per interval
-    sync_timeout: float = 30.0    # initial lists must complete within this
-    fatal_grace: float = 30.0     # a 401/403 persisting this long after start aborts the run
+    sync_timeout: float = 30.0    # a kind's first list must complete within this (else: abort or drop it)
+    fatal_grace: float = 30.0     # a 401/403 persisting this long once listed aborts (or drops the kind)
     stale_warning_after: float = 2.0   # say so when the picture has been stale this long
+    log_retry: float = 0.5        # a failed log fetch is retried after this, doubling up to log_interval
 
 
 def run_tracker(
@@ -56,21 +57,20 @@ def run_tracker(
     clock: Callable[[], datetime] = utcnow,
 ) -> TrackEvent | None:
     """Track until a verdict (returned) or `stop` (returns None). Raises KubeError for fatal API problems
-    (unauthorized, forbidden, unreachable before the first complete list)."""
+    (unauthorized; forbidden or unreachable for an essential kind; an undecodable release Secret:
+    ReleaseUnreadable). Kinds that cannot be watched otherwise are announced once as WARNING events."""
     settings = settings or RunnerSettings()
     informers = NamespaceInformers(registry, namespace)
     wake = threading.Event()
     informers.add_listener(wake.set)
     try:
-        wait_all_synced(informers.all(), time.monotonic() + settings.sync_timeout, stop=stop)
-        if stop.is_set():
-            return None
         if tracker is None:
             tracker = ReleaseTracker(namespace=namespace, release_name=release, revision=revision,
                                      started_at=started_at or clock(), timeout=timeout,
                                      helm_timeout=helm_timeout, policy=policy)
         loop = _Loop(tracker, informers, ReleaseReader(release, revision),
-                     LogFetcher(registry.client, namespace, min_interval=settings.log_interval),
+                     LogFetcher(registry.client, namespace, min_interval=settings.log_interval,
+                                retry_initial=settings.log_retry),
                      settings, clock, on_event, on_summary)
         return loop.run(wake, stop)
     finally:
@@ -86,7 +86,6 @@ class _Loop:
         self.on_event, self.on_summary = on_event, on_summary
         self.stale_since: float | None = None
         self.stale_reported = False
-        self.fatal_since: float | None = None
 
     def run(self, wake: threading.Event, stop: threading.Event) -> TrackEvent | None:
         last_key: tuple[object, ...] | None = None
@@ -94,16 +93,19 @@ class _Loop:
         seen_complete = False
         while not stop.is_set():
             wake.clear()
-            self._check_fatal()
+            self.informers.check(fatal_grace=self.settings.fatal_grace,
+                                 sync_timeout=self.settings.sync_timeout)
             # Bring the tails the tracker follows up to date with the pod statuses about to be shown: when a
             # container just terminated, its last lines belong in the same view as its exit code.
             self._fetch_logs()
-            state = assemble_view(self.informers, self.reader, self.logs.logs())
+            state = assemble_view(self.informers, self.reader, self.logs.logs(), self.logs.errors())
+            self._announce_unwatchable()
             now_mono = time.monotonic()
             # The first view must be complete: the tracker learns from it which kinds are watched at all.
             if state is not None and (seen_complete or state.complete):
                 seen_complete = True
-                key = (state.versions, tuple(sorted((k, len(v)) for k, v in state.view.logs.items())))
+                key = (state.versions, tuple(sorted((k, len(v)) for k, v in state.view.logs.items())),
+                       tuple(sorted(state.view.log_errors.items())))
                 if key != last_key or now_mono - last_observe >= self.settings.tick:
                     last_key, last_observe = key, now_mono
                     self._observe(state.view, state.complete, state.stale)
@@ -111,7 +113,7 @@ class _Loop:
                         return self.tracker.verdict
                     if self._fetch_logs():
                         wake.set()  # new lines: let the tracker see them right away
-            if wake.wait(self.settings.tick) and self.settings.debounce:
+            if wake.wait(self.logs.next_retry_in(self.settings.tick)) and self.settings.debounce:
                 stop.wait(self.settings.debounce)
         return self.tracker.verdict if self.tracker.done else None
 
@@ -125,6 +127,19 @@ class _Loop:
             self.on_event(event)
         self.on_summary(self.tracker.summary())
 
+    def _warning(self, message: str, data: dict[str, object], subject: str | None = None) -> None:
+        self.on_event(TrackEvent(
+            type=EventType.WARNING, at=self.clock(), release=self.reader.name,
+            namespace=self.informers.namespace, revision=self.reader.revision, message=message,
+            subject=subject, data={"source": "adapter", **data},
+        ))
+
+    def _announce_unwatchable(self) -> None:
+        for note in self.informers.take_unwatchable():
+            self._warning(note.message, {"kind": note.kind, "resource": note.what, "reason": note.reason,
+                                         "detail": note.detail, "judged": not note.in_plan,
+                                         "unwatched": True})
+
     def _report_stale(self, stale: tuple[str, ...], now: datetime) -> None:
         mono = time.monotonic()
         if self.stale_since is None:
@@ -132,34 +147,30 @@ class _Loop:
         if self.stale_reported or mono - self.stale_since < self.settings.stale_warning_after:
             return
         self.stale_reported = True
-        self.on_event(TrackEvent(
-            type=EventType.WARNING, at=now, release=self.reader.name, namespace=self.informers.namespace,
-            revision=self.reader.revision,
-            message=f"Kubernetes API watch interrupted ({'; '.join(stale)[:300]}); "
-                    "judging nothing from those kinds until it recovers",
-            data={"source": "adapter", "stale": list(stale)},
-        ))
+        self._warning(f"Kubernetes API watch interrupted ({shorten('; '.join(stale), 300)}); "
+                      "judging nothing from those kinds until it recovers", {"stale": list(stale)})
 
     def _fetch_logs(self) -> bool:
-        """Fetch the due tails of what the tracker asks for; True when any lines changed."""
+        """Fetch the due tails of what the tracker asks for; True when any lines (or errors) changed."""
         requests = self.tracker.log_requests()
-        if not requests:
-            return False
-        before = self.logs.logs()
-        pods = self.informers.by_kind["Pod"].snapshot().items
+        before = (self.logs.logs(), self.logs.errors())
+        pods_informer = self.informers.by_kind.get("Pod")
+        pods = pods_informer.snapshot().items if pods_informer is not None and requests else ()
         wanted = {r.pod for r in requests}
         versions = {name: str(md.get("resourceVersion")) for p in pods
                     if (name := (md := p.get("metadata") or {}).get("name")) in wanted}
         self.logs.fetch(requests, pod_versions=versions)
-        return self.logs.logs() != before
+        return (self.logs.logs(), self.logs.errors()) != before
 
-    def _check_fatal(self) -> None:
-        fatal: KubeError | None = next(
-            (i.error for i in self.informers.all() if isinstance(i.error, FATAL_ERRORS)), None)
-        if fatal is None:
-            self.fatal_since = None
-            return
-        if self.fatal_since is None:
-            self.fatal_since = time.monotonic()
-        elif time.monotonic() - self.fatal_since >= self.settings.fatal_grace:
-            raise fatal
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a separator (never mid-word), with "…" when cut."""
+    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    for sep in ("; ", ", ", " "):
+        cut = head.rfind(sep)
+        if cut > limit // 3:
+            return head[:cut].rstrip(" ;,") + "…"
+    return head + "…"
