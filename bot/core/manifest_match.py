@@ -12,16 +12,17 @@ server. Lists must have the same length (a removed container or argument is a ch
 
 A mutating webhook or an HPA may rewrite what the manifest sets (image → digest, replicas, resources), so
 the subset match can stay false for the new revision's object. Two more signs that Helm applied it: its
-managedFields entry (manager "helm...") changed after the operation started, or (when no such entry exists)
-its metadata.generation grew while we watched. An HPA's scale also bumps the generation but leaves Helm's
-managedFields entry alone: where Helm's entry exists, it decides.
+managedFields entry (manager "helm...") changed while we watched or is from a later second than the
+operation's start; or, when no such entry exists, its metadata.generation grew while we watched. An HPA's
+scale also bumps the generation but leaves Helm's managedFields entry alone: where that entry exists, it
+decides.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -30,7 +31,6 @@ from bot.core.status import parse_time
 __all__ = ["applied_since", "generation_of", "helm_applied_at", "matches_manifest", "parse_quantity"]
 
 HELM_MANAGERS = ("helm",)  # prefixes: helm v3 (Update), v4 (server-side Apply), Flux's helm-controller
-APPLY_SKEW = timedelta(seconds=2)  # managedFields time has whole seconds and the API server's clock
 
 # Top-level fields the server rewrites or that carry no desired state.
 _SKIP = frozenset({"apiVersion", "kind", "metadata", "status", "stringData"})
@@ -71,12 +71,25 @@ def generation_of(live: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def applied_since(live: Mapping[str, Any], op_start: datetime | None, first_generation: int | None) -> bool:
-    """Helm changed the object in this operation, though it may no longer look like the manifest."""
+def applied_since(
+    live: Mapping[str, Any],
+    op_start: datetime | None,
+    first_seen: tuple[int | None, datetime | None] | None,
+) -> bool:
+    """Helm changed the object in this operation, though it may no longer look like the manifest.
+
+    `first_seen`: (generation, Helm's managedFields time) when we first saw the object, None if this is
+    the first sight. A change seen while we watched is this operation's (the previous one finished before
+    this revision was stored). At first sight only an entry in a later second than the operation's start
+    counts: managedFields time has whole seconds, and an upgrade right after another must not take the
+    previous apply for this one's.
+    """
     applied = helm_applied_at(live)
     if applied is not None:
-        return op_start is not None and applied >= op_start - APPLY_SKEW
-    generation = generation_of(live)
+        if first_seen is not None and first_seen[1] is not None and applied != first_seen[1]:
+            return True
+        return op_start is not None and applied > op_start
+    generation, first_generation = generation_of(live), first_seen[0] if first_seen else None
     return generation is not None and first_generation is not None and generation > first_generation
 
 

@@ -74,7 +74,9 @@ class Step:
     applied: bool = False  # release resources: the live object is the tracked revision's
     applied_by: str | None = None  # "deployed", "unchanged", "changed": how that was established
     old_seen: bool = False  # release resources: seen absent or still the previous revision's
-    first_generation: int | None = None  # metadata.generation when first seen while tracking
+    live_seen: bool = False  # release resources: the live object was seen (the two fields below are set)
+    first_generation: int | None = None  # its metadata.generation then
+    first_helm_apply: datetime | None = None  # Helm's managedFields time then
     first_seen: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

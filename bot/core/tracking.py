@@ -36,7 +36,7 @@ from bot.core.hook_runs import (
     run_finished_at,
     started_in_operation,
 )
-from bot.core.manifest_match import applied_since, generation_of, matches_manifest
+from bot.core.manifest_match import applied_since, generation_of, helm_applied_at, matches_manifest
 from bot.core.planning import Operation, Plan, detect_operation, hook_events, plan_operation
 from bot.core.releases import HookPhase, Release, ReleaseStatus
 from bot.core.status import DEFAULT_POLICY, Assessment, Failure, Policy, State, assess, plural
@@ -521,13 +521,15 @@ class ReleaseTracker:
                 continue
             obj = self._find(view, step)
             manifest = self._manifests.get(step.subject)
-            if obj is not None and step.first_generation is None:
-                step.first_generation = generation_of(obj)
+            first = (step.first_generation, step.first_helm_apply) if step.live_seen else None
+            if obj is not None and not step.live_seen:
+                step.live_seen = True
+                step.first_generation, step.first_helm_apply = generation_of(obj), helm_applied_at(obj)
             if self._deployed():
                 step.applied, step.applied_by = True, "deployed"
             elif obj is not None and manifest is not None and matches_manifest(obj, manifest):
                 step.applied, step.applied_by = True, "changed" if step.old_seen else "unchanged"
-            elif obj is not None and applied_since(obj, self._s.last_deployed, step.first_generation):
+            elif obj is not None and applied_since(obj, self._s.last_deployed, first):
                 # A webhook or HPA rewrote fields, but Helm changed the object in this operation.
                 step.applied, step.applied_by = True, "changed"
             elif obj is None or manifest is not None:

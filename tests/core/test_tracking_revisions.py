@@ -275,3 +275,15 @@ def test_an_autoscaler_bumping_the_generation_is_not_helms_apply() -> None:
     scaled[0]["metadata"]["managedFields"] = [_managed("helm", -3600), _managed("hpa", 3, "scale")]
     t.observe(view(_resources_only(), *scaled), k.at(5))
     assert t.summary().workloads[0].state == "pending"
+
+
+def test_an_upgrade_right_after_another_does_not_take_the_previous_apply_for_its_own() -> None:
+    """Revision 1 was applied in the same second revision 2 started (managedFields time has whole seconds):
+    not this operation's at first sight; a change of Helm's entry while we watch is."""
+    rel = release(2, "pending-upgrade", manifest=[_manifest()], last_deployed=k.at(0.6))
+    old = _rewritten(generation=1, managed=[_managed("helm", 0.2)])
+    t = tracker(2)
+    t.observe(view(rel, *old), k.at(1))
+    assert t.summary().workloads[0].state == "pending"
+    t.observe(view(rel, *_rewritten(generation=2, managed=[_managed("helm", 1.4)])), k.at(30))
+    assert t.summary().workloads[0].state == "failed"
