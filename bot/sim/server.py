@@ -857,7 +857,8 @@ class Handler(BaseHTTPRequestHandler):
                 if not emit("BOOKMARK", self._bookmark(route, last)):
                     return
                 next_bookmark = now + every
-            self.store.wait_for_change(last, min(1.0, max(0.0, deadline - now)))
+            wake = min(deadline, next_bookmark) if bookmarks else deadline
+            self.store.wait_for_change(last, min(1.0, max(0.0, wake - now)))
         self._end_stream()
 
     def _bookmark(self, route: Route, rv: int, *, initial_end: bool = False) -> dict:

@@ -412,6 +412,7 @@ class Store:
             if current["metadata"].get("deletionTimestamp"):
                 if self.storage_key(key) == "/pods" and grace_seconds == 0:
                     # force delete: the grace period is over, finalizers still hold the pod
+                    self._grace_over.add(current["metadata"]["uid"])
                     self._maybe_finalize(key, ns, name, grace_over=True)
                     left = self._bucket(key).get((ns, name))
                     return copy.deepcopy(left) if left is not None else copy.deepcopy(current)
@@ -464,6 +465,8 @@ class Store:
     def _maybe_finalize(self, key: str, ns: str, name: str, *, grace_over: bool = False) -> None:
         obj = self._bucket(key).get((ns, name))
         if obj is None or not obj["metadata"].get("deletionTimestamp") or obj["metadata"].get("finalizers"):
+            return
+        if key == "/namespaces":  # goes once empty (_maybe_remove_namespace)
             return
         if grace_over:
             self._grace_over.add(obj["metadata"]["uid"])

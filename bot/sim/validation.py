@@ -471,9 +471,9 @@ def _pod_spec(errs: Errors, spec: dict | None, path: str, *, restart: tuple[str,
     seen: set[str] = set()
     _containers(errs, spec, path, seen, "initContainers")
     _containers(errs, spec, path, seen, "containers")
-    policy = spec.get("restartPolicy")
+    policy = spec.get("restartPolicy") or "Always"  # the apiserver defaults it before validating
     if restart is not None and policy not in restart:
-        errs.unsupported(f"{path}.restartPolicy", policy or "Always", restart)
+        errs.unsupported(f"{path}.restartPolicy", policy, restart)
     _non_negative(errs, spec, path, "terminationGracePeriodSeconds")
 
 

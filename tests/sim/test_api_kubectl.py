@@ -127,3 +127,48 @@ def test_get_all_and_describe_deployment(sim, namespace) -> None:
     assert "deployment.apps/web" in out
     assert "RollingUpdate" in sim.kubectl("describe", "-n", namespace, "deployment", "web").stdout
     assert sim.store.get("/secrets", namespace, "creds")["data"] == {"password": "eA=="}
+
+
+def _revisions(sim, namespace: str) -> dict[str, dict]:
+    """The Deployment's ReplicaSets by their revision annotation."""
+    return {
+        rs["metadata"]["annotations"].get("deployment.kubernetes.io/revision", ""): rs
+        for rs in sim.store.list("apps/replicasets", namespace)
+    }
+
+
+def test_rollout_restart_history_undo(sim, namespace) -> None:
+    sim.kubectl("apply", "-n", namespace, "-f", "-", input=_manifest())
+    poll(lambda: "1" in _revisions(sim, namespace), what="revision 1")
+    sim.kubectl("rollout", "restart", "-n", namespace, "deployment/web")
+    template = sim.store.get("apps/deployments", namespace, "web")["spec"]["template"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+    poll(lambda: "2" in _revisions(sim, namespace), what="revision 2")
+    history = sim.kubectl("rollout", "history", "-n", namespace, "deployment/web").stdout
+    assert "REVISION" in history and "\n1 " in history and "\n2 " in history, history
+    out = sim.kubectl("rollout", "undo", "-n", namespace, "deployment/web", "--to-revision=1").stdout
+    assert "rolled back" in out, out
+    template = sim.store.get("apps/deployments", namespace, "web")["spec"]["template"]
+    assert "kubectl.kubernetes.io/restartedAt" not in (template["metadata"].get("annotations") or {})
+    revisions = poll(lambda: (r := _revisions(sim, namespace)) and "3" in r and r, what="revision 3")
+    assert "1" not in revisions  # the old ReplicaSet was reused as revision 3, like the real controller does
+    status = sim.kubectl("rollout", "status", "-n", namespace, "deployment/web", "--timeout=20s", timeout=30)
+    assert "successfully rolled out" in status.stdout
+
+
+def test_get_events_v1_wide_tables_and_namespace_deletion(sim, namespace) -> None:
+    cm = sim.store.create("/configmaps", {"metadata": {"name": "evt", "namespace": namespace}})
+    sim.store.record_event(cm, "Tested", "seen through events.k8s.io", type="Warning")
+    out = sim.kubectl("get", "events.v1.events.k8s.io", "-n", namespace).stdout
+    assert "Tested" in out and "configmap/evt" in out and "seen through events.k8s.io" in out, out
+    sim.kubectl("apply", "-n", namespace, "-f", "-", input=_manifest())
+    poll(lambda: sim.store.list("/pods", namespace), what="a pod")
+    header = sim.kubectl("get", "pods", "-n", namespace, "-o", "wide").stdout.splitlines()[0]
+    assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE",
+                              "READINESS", "GATES"], header
+    header = sim.kubectl("get", "rs", "-n", namespace, "-o", "wide").stdout.splitlines()[0]
+    assert header.split()[-1] == "SELECTOR", header
+    assert "<none>" not in sim.kubectl("get", "rs", "-n", namespace, "-o", "wide").stdout.splitlines()[1]
+    out = sim.kubectl("delete", "namespace", namespace, "--timeout=20s", timeout=30).stdout
+    assert f'namespace "{namespace}" deleted' in out
+    assert sim.store.get("/namespaces", None, namespace) is None and not sim.store.list("/pods", namespace)

@@ -251,3 +251,49 @@ def test_fake_clock_is_used() -> None:
     store = Store(clock=Fixed())
     obj = store.create("/configmaps", {"metadata": {"name": "a"}})
     assert obj["metadata"]["creationTimestamp"] == "2030-01-02T03:04:05Z"
+
+
+def _pod(name: str, namespace: str = "default", **meta: object) -> dict:
+    return {"metadata": {"name": name, "namespace": namespace, **meta},
+            "spec": {"containers": [{"name": "c", "image": "x"}]}}
+
+
+def test_force_delete_still_honours_finalizers(store: Store) -> None:
+    store.create("/pods", _pod("held", finalizers=["example.com/hold"]))
+    store.delete("/pods", "default", "held")
+    forced = store.delete("/pods", "default", "held", grace_seconds=0)
+    assert forced is not None and store.get("/pods", "default", "held") is not None  # the finalizer holds it
+    store.mutate("/pods", "default", "held", lambda o: o["metadata"].pop("finalizers"))
+    assert store.get("/pods", "default", "held") is None  # grace is over: gone as soon as it is unfinalized
+    store.create("/pods", _pod("direct", finalizers=["example.com/hold"]))
+    store.delete("/pods", "default", "direct", grace_seconds=0)
+    store.mutate("/pods", "default", "direct", lambda o: o["metadata"].pop("finalizers"))
+    assert store.get("/pods", "default", "direct") is None
+    store.create("/pods", _pod("free"))
+    store.delete("/pods", "default", "free")
+    store.delete("/pods", "default", "free", grace_seconds=0)
+    assert store.get("/pods", "default", "free") is None
+
+
+def test_namespace_terminates_while_its_pods_do(store: Store) -> None:
+    store.create("/namespaces", {"metadata": {"name": "doomed"}})
+    store.create("/pods", _pod("p", "doomed"))
+    store.create("/configmaps", {"metadata": {"name": "c", "namespace": "doomed"}})
+    terminating = store.delete("/namespaces", None, "doomed")
+    assert terminating is not None and terminating["status"] == {"phase": "Terminating"}
+    assert store.get("/namespaces", None, "doomed")["status"]["phase"] == "Terminating"
+    assert store.get("/configmaps", "doomed", "c") is None
+    assert store.get("/pods", "doomed", "p")["metadata"]["deletionTimestamp"]
+    with pytest.raises(ApiError) as err:
+        store.create("/configmaps", {"metadata": {"name": "late", "namespace": "doomed"}})
+    assert err.value.code == 403 and "because it is being terminated" in err.value.message
+    poll(lambda: store.get("/namespaces", None, "doomed") is None, timeout=5, what="the namespace to go")
+    assert store.get("/pods", "doomed", "p") is None
+
+
+def test_generation_only_for_kinds_with_spec(store: Store) -> None:
+    assert "generation" not in store.create("/configmaps", {"metadata": {"name": "c"}})["metadata"]
+    updated = store.mutate("/configmaps", "default", "c", lambda o: o.update(data={"a": "1"}))
+    assert updated is not None and "generation" not in updated["metadata"]
+    assert "generation" not in store.get("/serviceaccounts", "default", "default")["metadata"]
+    assert store.create("/pods", _pod("g"))["metadata"]["generation"] == 1
