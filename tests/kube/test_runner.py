@@ -17,7 +17,7 @@ from bot.kube.cluster_view import TRACKED_KINDS, NamespaceInformers, assemble_vi
 from bot.kube.informer import Backoff, InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
-from bot.kube.runner import RunnerSettings, run_tracker
+from bot.kube.runner import RunnerSettings, run_tracker, shorten
 from tests.polling import poll
 
 SHOP = str(Path(bot.sim.__file__).parent / "charts" / "shop")
@@ -110,3 +110,11 @@ def test_log_fetcher_throttles_per_container(sim: Any, namespace: str, client: K
     clock[0] += 10
     fetcher.fetch([req])
     assert fetcher.logs()[("p", "c")] == ("two", "three")
+
+
+def test_long_warnings_are_cut_between_words() -> None:
+    stale = "; ".join(f"Pod@ns-{i}: 500 InternalError: injected fault" for i in range(12))
+    cut = shorten(stale, 300)
+    assert len(cut) <= 300 and cut.endswith("…")
+    assert stale.startswith(cut[:-1]) and stale[len(cut) - 1] in ";, "
+    assert shorten("short\nenough", 300) == "short / enough"
