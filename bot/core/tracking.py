@@ -15,7 +15,14 @@ asked for), calls `observe(view, now)`, and gets back only the events that are n
 - hook delete policies and TTLs erase evidence: a Job that vanished after Complete was seen succeeded; one
   that vanished unseen is judged from the release's hook `last_run`, else it is unknown (never success);
 - success needs the release present and `deployed`, every waited resource current *in this view*, and every
-  waited hook succeeded; an empty or partial view (a lost watch) never flips anything either way.
+  waited hook succeeded; an empty or partial view (a lost watch) never flips anything either way. A waited
+  kind the adapter never listed (RBAC) is "unobserved": success stays possible, but its verdict says
+  "not judged: Certificate/x (not watched)" (data `not_judged`); a kind that is listed must be current;
+- the release record: deleted after it was seen (in a view whose Secret list is fresh) fails the release;
+  a revision already superseded at the first view is judged from Helm's description and hook records only
+  (its objects belong to a later revision);
+- times: a run's start/end come from the object or Helm's record, observation times only as a last resort;
+  within one observe a phase's phase_finished comes before the next phase's phase_started.
 """
 
 from __future__ import annotations
