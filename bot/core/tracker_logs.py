@@ -33,6 +33,10 @@ NO_LOG_REASONS = frozenset(
         "FailedScheduling",
         "FailedMount",
         "FailedAttachVolume",
+        # never started yet (named by a progress-deadline failure that lists the pods not ready)
+        "ContainerCreating",
+        "PodInitializing",
+        "Init:Running",
     }
 )
 

@@ -226,3 +226,19 @@ def test_paused_deployment_is_a_warning_once() -> None:
     assert len(warnings) == 1 and "paused" in warnings[0].message
     assert t.observe(view(_upgrade("deployed"), dep, rs), k.at(6)) == []
     assert t.summary().warnings == (f"Deployment/shop-web: {warnings[0].data['warning']}",)
+
+
+def test_deadline_failure_naming_a_pod_that_never_started_asks_for_no_log() -> None:
+    """A progress deadline lists the new pods not ready; one still ContainerCreating has no log to fetch."""
+    t = tracker(2)
+    t.observe(view(_upgrade()), k.at(0))
+    creating = {"containers": [k.waiting("shop-web", "ContainerCreating")]}
+    objs = _rollout([creating], ready=0, old_pods=3)
+    objs[0]["status"]["conditions"] = [
+        c for c in objs[0]["status"]["conditions"] if c["type"] != "Progressing"
+    ] + [k.cond("Progressing", "False", reason="ProgressDeadlineExceeded",
+                message='ReplicaSet "shop-web-2" has timed out progressing.')]
+    ev = t.observe(view(_upgrade("deployed"), *objs), k.at(700))
+    assert ev[-1].outcome is Outcome.FAILED, [e.message for e in ev]
+    assert "ProgressDeadlineExceeded" in ev[-1].message
+    assert t.log_requests() == []
