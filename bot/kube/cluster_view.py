@@ -273,8 +273,9 @@ def assemble_view(informers: NamespaceInformers, reader: ReleaseReader,
     before any view carries that release.
 
     Afterwards a kind whose informer may be missing changes (watch broken, relisting after 410, API errors)
-    is left out of `objects` (and a stale Secret cache gives `release=None`): the tracker reads a missing kind
-    as "unknown right now", so an old picture cannot run out a grace period into a false verdict.
+    is left out of `objects` (and a stale Secret cache gives `release=None` with `secrets_fresh=False`): the
+    tracker reads a missing kind as "unknown right now", so an old picture cannot run out a grace period into
+    a false verdict. A fresh Secret list without the release (`secrets_fresh=True`) means it was deleted.
     Raises ReleaseUnreadable when the tracked revision's Secret cannot be decoded.
     """
     secrets = informers.secrets.snapshot()
@@ -296,5 +297,6 @@ def assemble_view(informers: NamespaceInformers, reader: ReleaseReader,
         objects={kind: s.items for kind, s in snapshots.items() if s.fresh},
         logs=dict(logs),
         log_errors=dict(log_errors or {}),
+        secrets_fresh=secrets.fresh,
     )
     return ViewState(view, complete=not stale, stale=stale, versions=tuple(s.version for s in everything))

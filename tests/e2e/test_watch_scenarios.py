@@ -6,11 +6,14 @@ as a subprocess, then checks the exit code and what the log shows.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from tests.e2e.support import CHARTS, SHOP, install, watch
+from tests.e2e.support import CHARTS, REPO, SHOP, install, watch
+from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +82,28 @@ def test_hook_nearing_helms_timeout_is_announced(sim: Any, namespace: str) -> No
     lines = proc.stdout.splitlines()
     nearing = [line for line in lines if "timeout" in line.lower() and "shop-migrate" in line]
     assert nearing, proc.stdout
+
+
+@pytest.mark.parametrize("remove", ["helm-uninstall", "record-deleted"])
+def test_release_removed_while_watching_fails_the_watch(sim: Any, namespace: str, remove: str) -> None:
+    """`helm uninstall` (status uninstalling), or the release record vanishing outright, ends the watch."""
+    sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "web.replicas=1",
+             "--set", "web.neverReady=true")
+    out = sim.home / f"watch-{namespace}.log"
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "watch", "shop", "--namespace", namespace, "--kubeconfig",
+             str(sim.kubeconfig), "--timeout", "60s"],
+            cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, text=True,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(sim.home)})
+    try:
+        poll(lambda: "Tracking install of shop" in out.read_text(), what="the watch to start")
+        if remove == "helm-uninstall":
+            sim.helm("uninstall", "shop", "-n", namespace)
+        else:
+            sim.kubectl("delete", "secret", "sh.helm.release.v1.shop.v1", "-n", namespace)
+        assert proc.wait(30) == 1, out.read_text()
+    finally:
+        proc.kill()
+    text = out.read_text()
+    assert "FAILED" in text and ("uninstall" in text or "deleted" in text), text
