@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
         faults = [FaultRule.parse(spec) for spec in args.fault]
     except ValueError as exc:
         raise SystemExit(f"helmbot sim kube: bad --fault: {exc}") from None
+    # Ctrl-C and SIGTERM only ask to stop: a signal landing between start and the wait (e.g. while the
+    # kubeconfig path is printed) must still stop the cluster cleanly, not kill the process mid-way.
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     cluster = Cluster(
         args.port,
         host=args.host,
@@ -62,12 +67,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"Kubernetes stand-in listening on {cluster.url}", flush=True)
     print(f"kubeconfig: {out}", flush=True)
     print(f"  export KUBECONFIG={out}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         done.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         cluster.stop()
     return 0

@@ -335,3 +335,16 @@ def test_helmbot_sim_kube_command(tmp_path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_helmbot_sim_kube_stops_cleanly_on_an_early_ctrl_c() -> None:
+    """SIGINT while it is still printing its kubeconfig path: a clean stop, exit 0 (was: killed by SIGINT)."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "sim", "kube", "--no-controllers"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().startswith("Kubernetes stand-in listening")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
