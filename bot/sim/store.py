@@ -577,7 +577,8 @@ class Store:
                         ev["lastTimestamp"] = fmt_time(now)
                 self.mutate("/events", existing[0], existing[1], bump)
                 return
-            event = {"metadata": {"name": f"{ref['name']}.{secrets.token_hex(8)}", "namespace": ns},
+            name = f"{ref['name']}.{secrets.token_hex(8)}"
+            event: dict[str, Any] = {"metadata": {"name": name, "namespace": ns},
                      "involvedObject": ref, "reason": reason, "message": message, "type": type,
                      "source": {"component": component}, "reportingComponent": component,
                      "reportingInstance": component}
