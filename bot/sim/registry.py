@@ -101,6 +101,46 @@ BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES}
 STORAGE_ALIASES: dict[str, str] = {"events.k8s.io/events": "/events"}
 
 
+CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
+
+
+def resource_from_crd(crd: dict) -> Resource | None:
+    """The kind a CustomResourceDefinition declares, as the API server serves it once established."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    served = [v for v in spec.get("versions") or () if isinstance(v, dict) and v.get("served", True)]
+    storage_first = sorted(served, key=lambda v: not v.get("storage", False))
+    versions = tuple(str(v.get("name")) for v in storage_first if v.get("name"))
+    group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
+    if not (group and plural and kind and versions):
+        return None
+    status = any((v.get("subresources") or {}).get("status") is not None for v in served)
+    return Resource(str(group), versions, str(plural), str(kind),
+                    namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+                    short_names=tuple(names.get("shortNames") or ()),
+                    categories=tuple(names.get("categories") or ()),
+                    subresources=("status",) if status else (), singular=str(names.get("singular") or ""))
+
+
+def serve_crd(event_type: str, crd: dict) -> None:
+    """Keep the served kinds in step with the CRDs in the store (a store listener)."""
+    global RESOURCES
+    res = resource_from_crd(crd)
+    if res is None or (res.key in BY_KEY and res.key not in _CRD_KEYS):
+        return  # never shadow a built-in kind
+    RESOURCES = tuple(r for r in RESOURCES if r.key != res.key)
+    if event_type == "DELETED":
+        BY_KEY.pop(res.key, None)
+        _CRD_KEYS.discard(res.key)
+        return
+    RESOURCES = (*RESOURCES, res)
+    BY_KEY[res.key] = res
+    _CRD_KEYS.add(res.key)
+
+
+_CRD_KEYS: set[str] = set()
+
+
 def resource(key: str) -> Resource:
     """The kind for a store key; KeyError for an unknown one."""
     return BY_KEY[key]

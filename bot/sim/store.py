@@ -141,6 +141,7 @@ class Store:
         self._changed = threading.Condition(self.lock)
         self._history: deque[WatchEvent] = deque(maxlen=history)
         self._listeners: list[Listener] = []
+        self._listeners.append(self._serve_crds)
         self._timers: set[threading.Timer] = set()
         self._rv = 0
         self.reset()
@@ -153,6 +154,8 @@ class Store:
             for timer in self._timers:
                 timer.cancel()
             self._timers.clear()
+            for crd in getattr(self, "_objects", {}).get(registry.CRD_KEY, {}).values():
+                registry.serve_crd("DELETED", crd)
             self._objects: dict[str, dict[tuple[str, str], dict]] = {}
             self._history.clear()
             # Watches from an RV below the floor get 410; after a reset even the last RV is stale.
@@ -194,6 +197,15 @@ class Store:
         with self.lock:
             if fn in self._listeners:
                 self._listeners.remove(fn)
+
+    def _serve_crds(self, event_type: str, key: str, obj: dict) -> None:
+        """A CRD's kind is served while it exists; deleting it deletes its objects, as on a real server."""
+        if key != registry.CRD_KEY:
+            return
+        registry.serve_crd(event_type, obj)
+        served = registry.resource_from_crd(obj)
+        if event_type == "DELETED" and served is not None and served.key not in registry.BY_KEY:
+            self._objects.pop(served.key, None)
 
     @staticmethod
     def storage_key(key: str) -> str:
@@ -603,6 +615,8 @@ class Store:
             self._objects = {
                 key: {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objs}
                 for key, objs in state["objects"].items()}
+            for crd in self._objects.get(registry.CRD_KEY, {}).values():
+                registry.serve_crd("ADDED", crd)
             self._rv = max(self._rv, int(state.get("resourceVersion", 0))) + 1
             self._floor = self._rv
             self._changed.notify_all()

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from bot.sim import registry
 from tests.e2e.support import REPO, SHOP, install, watch
 from tests.polling import poll
 
@@ -51,17 +50,15 @@ def test_undecodable_release_secret_exits_3_with_one_line(sim: Any, namespace: s
 # -- custom resources ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def widget_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A chart with a CRD and a custom resource of it. The stand-in serves a fixed set of kinds, so the kind
-    is registered with it here, as an API server does once a CRD is established."""
-    widget = registry.Resource("example.com", ("v1",), "widgets", "Widget", short_names=("wd",))
-    monkeypatch.setattr(registry, "RESOURCES", (*registry.RESOURCES, widget))
-    monkeypatch.setitem(registry.BY_KEY, widget.key, widget)
+def widget_chart(tmp_path: Path) -> Path:
+    """A chart with a CRD (in crds/, which helm installs first and then re-reads discovery, as charts must)
+    and a custom resource of it; the stand-in serves the CRD's kind once it exists, as an API server does."""
     chart = tmp_path / "gadget"
     (chart / "templates").mkdir(parents=True)
+    (chart / "crds").mkdir()
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: gadget\nversion: 0.1.0\n")
     (chart / "values.yaml").write_text("size: 3\n")
-    (chart / "templates" / "crd.yaml").write_text(textwrap.dedent("""\
+    (chart / "crds" / "crd.yaml").write_text(textwrap.dedent("""\
         apiVersion: apiextensions.k8s.io/v1
         kind: CustomResourceDefinition
         metadata:

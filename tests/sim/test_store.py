@@ -297,3 +297,34 @@ def test_generation_only_for_kinds_with_spec(store: Store) -> None:
     assert updated is not None and "generation" not in updated["metadata"]
     assert "generation" not in store.get("/serviceaccounts", "default", "default")["metadata"]
     assert store.create("/pods", _pod("g"))["metadata"]["generation"] == 1
+
+
+def test_a_crd_makes_its_kind_served_until_deleted() -> None:
+    """As an API server: once a CustomResourceDefinition exists, its kind can be stored and listed."""
+    from bot.sim import registry
+
+    store = Store()
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.org"},
+        "spec": {"group": "example.org", "scope": "Namespaced",
+                 "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "subresources": {"status": {}}}]},
+    }
+    assert registry.find("example.org", "v1", "gizmos") is None
+    store.create(registry.CRD_KEY, crd)
+    try:
+        res = registry.find("example.org", "v1", "gizmos")
+        assert res is not None and res.kind == "Gizmo" and res.namespaced and "status" in res.subresources
+        store.create("example.org/gizmos", {"apiVersion": "example.org/v1", "kind": "Gizmo",
+                                            "metadata": {"name": "g", "namespace": "default"}})
+        assert [g["metadata"]["name"] for g in store.list("example.org/gizmos", "default")] == ["g"]
+    finally:
+        store.delete(registry.CRD_KEY, None, "gizmos.example.org")
+    assert registry.find("example.org", "v1", "gizmos") is None
+    store.create(registry.CRD_KEY, crd)  # served again: the old objects went with the CRD
+    try:
+        assert store.list("example.org/gizmos", "default") == []
+    finally:
+        store.delete(registry.CRD_KEY, None, "gizmos.example.org")
