@@ -55,7 +55,7 @@ def test_crash_looping_upgrade_times_out_then_rolls_back_on_failure(sim: Any, na
     assert proc.returncode != 0
     assert "not ready" in proc.stderr and "context deadline exceeded" in proc.stderr, proc.stderr
     assert "Deployment/" + namespace + "/shop-web" in proc.stderr
-    assert crash_looping(sim, namespace)
+    poll(lambda: crash_looping(sim, namespace), what="CrashLoopBackOff (it runs between back-offs)")
     revisions = history(sim, namespace, "shop")
     assert [(r["revision"], r["status"]) for r in revisions] == [(1, "deployed"), (2, "failed")]
     assert revisions[-1]["description"].startswith('Upgrade "shop" failed')
@@ -246,4 +246,4 @@ def test_rollout_status_reports_the_exceeded_progress_deadline(sim: Any, namespa
     assert 'error: deployment "web" exceeded its progress deadline' in proc.stderr, proc.stderr
     progressing = condition(sim.store.get("apps/deployments", namespace, "web"), "Progressing")
     assert (progressing["status"], progressing["reason"]) == ("False", "ProgressDeadlineExceeded")
-    assert crash_looping(sim, namespace)
+    poll(lambda: crash_looping(sim, namespace), what="CrashLoopBackOff (it runs between back-offs)")
