@@ -50,9 +50,10 @@ def test_undecodable_release_secret_exits_3_with_one_line(sim: Any, namespace: s
 # -- custom resources ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def widget_chart(tmp_path: Path) -> Path:
+def widget_chart(tmp_path: Path, sim: Any) -> Iterator[Path]:
     """A chart with a CRD (in crds/, which helm installs first and then re-reads discovery, as charts must)
-    and a custom resource of it; the stand-in serves the CRD's kind once it exists, as an API server does."""
+    and a custom resource of it; the stand-in serves the CRD's kind once it exists, as an API server does.
+    Helm never deletes crds/ CRDs: the fixture does, so no later test finds the kind served."""
     chart = tmp_path / "gadget"
     (chart / "templates").mkdir(parents=True)
     (chart / "crds").mkdir()
@@ -81,7 +82,8 @@ def widget_chart(tmp_path: Path) -> Path:
         spec:
           size: {{ .Values.size }}
         """))
-    return chart
+    yield chart
+    sim.store.delete("apiextensions.k8s.io/customresourcedefinitions", None, "widgets.example.com")
 
 
 def set_conditions(sim: Any, namespace: str, name: str, *conditions: dict[str, str]) -> None:
