@@ -169,25 +169,6 @@ def pod_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
     return seconds_since(cond.get("lastTransitionTime"), now) >= min_ready_seconds
 
 
-def labels_match(selector: dict | None, labels: dict | None) -> bool:
-    """matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)."""
-    labels = labels or {}
-    selector = selector or {}
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 def event(
     store: Store,
     obj: dict,

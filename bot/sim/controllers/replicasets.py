@@ -11,7 +11,6 @@ from bot.sim.controllers.common import (
     by_creation,
     event,
     is_active,
-    labels_match,
     owned,
     owner_ref,
     pod_available,
@@ -22,6 +21,7 @@ from bot.sim.controllers.common import (
 )
 from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
+from bot.sim.selectors import match_label_selector
 from bot.sim.store import ApiError, Store
 
 COMPONENT = "replicaset-controller"
@@ -116,7 +116,10 @@ class ReplicaSetController:
             for key, value in (
                 (
                     "fullyLabeledReplicas",
-                    sum(labels_match({"matchLabels": tlabels}, p["metadata"].get("labels")) for p in active),
+                    sum(
+                        match_label_selector({"matchLabels": tlabels}, p["metadata"].get("labels"))
+                        for p in active
+                    ),
                 ),
                 ("readyReplicas", sum(pod_ready(p) for p in active)),
                 ("availableReplicas", sum(pod_available(p, min_ready, now) for p in active)),

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 
 from bot.sim.controllers.clock import Clock
-from bot.sim.controllers.common import event, is_active, labels_match, pod_ready
+from bot.sim.controllers.common import event, is_active, pod_ready
 from bot.sim.controllers.guard import Guard
 from bot.sim.controllers.options import SimOptions
+from bot.sim.selectors import match_label_selector
 from bot.sim.store import ApiError, Store
 
 PROVISIONER = "rancher.io/local-path"
@@ -93,7 +94,7 @@ class EndpointsController:
             for p in self.store.list("/pods", ns)
             if is_active(p)
             and (p.get("status") or {}).get("podIP")
-            and labels_match({"matchLabels": spec["selector"]}, p["metadata"].get("labels"))
+            and match_label_selector({"matchLabels": spec["selector"]}, p["metadata"].get("labels"))
         ]
         addrs = [
             {
