@@ -102,7 +102,7 @@ def tokenize(text: str, usage: str) -> list[str]:
     if len(text) > MAX_TEXT:
         raise CommandError(f"the command text is too long ({len(text)} characters; at most {MAX_TEXT})", usage)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").translate(_QUOTES)
-    if any(ord(c) < 32 and c not in "\t\n\r" or ord(c) == 127 for c in text):
+    if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in text):
         raise CommandError("the command text contains control characters", usage)
     try:
         tokens = shlex.split(text, comments=False, posix=True)
