@@ -63,6 +63,7 @@ RESOURCES: dict[str, ResourceType] = {
         ResourceType("StatefulSet", "/apis/apps/v1", "statefulsets"),
         ResourceType("DaemonSet", "/apis/apps/v1", "daemonsets"),
         ResourceType("Job", "/apis/batch/v1", "jobs"),
+        ResourceType("Lease", "/apis/coordination.k8s.io/v1", "leases"),
     )
 }
 
@@ -164,13 +165,17 @@ class KubeClient:
 
     def _send(self, verb: str, kind: str, path: str, query: Mapping[str, Any] | None, *,
               accept: str = "application/json", timeout: float | tuple[float, float] | None = None,
+              http_method: str = "GET", json_body: Mapping[str, Any] | None = None,
               ) -> urllib3.BaseHTTPResponse:
-        """One HTTP GET; returns the unread urllib3 response on 2xx, raises a typed error otherwise."""
+        """One HTTP request; returns the unread urllib3 response on 2xx, raises a typed error otherwise."""
         self.counter.add(verb, kind)
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        header_params = {"Accept": accept}
+        if json_body is not None:
+            header_params["Content-Type"] = "application/json"
         method, url, headers, body, post = self.api_client.param_serialize(
-            method="GET", resource_path=path, query_params=params, header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
+            method=http_method, resource_path=path, query_params=params, header_params=header_params,
+            body=dict(json_body) if json_body is not None else None, auth_settings=["BearerToken"],
         )
         try:
             rest = self.api_client.call_api(method, url, headers, body, post,
@@ -190,9 +195,9 @@ class KubeClient:
             raise error_from_status(response.status, data, dict(response.headers))
         return response
 
-    def _json(self, verb: str, kind: str, path: str,
-              query: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self._send(verb, kind, path, query)
+    def _json(self, verb: str, kind: str, path: str, query: Mapping[str, Any] | None = None, *,
+              http_method: str = "GET", json_body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self._send(verb, kind, path, query, http_method=http_method, json_body=json_body)
         try:
             data = response.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -221,6 +226,18 @@ class KubeClient:
     def get(self, kind: KindOrType, namespace: str | None, name: str) -> dict[str, Any]:
         rt = resource(kind)
         return self._json("get", rt.kind, f"{rt.collection_path(namespace)}/{name}")
+
+    def create(self, kind: KindOrType, namespace: str | None, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new object; Conflict (409) when it exists."""
+        rt = resource(kind)
+        return self._json("create", rt.kind, rt.collection_path(namespace), http_method="POST", json_body=obj)
+
+    def replace(self, kind: KindOrType, namespace: str | None, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT an object; with metadata.resourceVersion set, Conflict (409) when someone changed it since."""
+        rt = resource(kind)
+        name = (obj.get("metadata") or {}).get("name")
+        return self._json("replace", rt.kind, f"{rt.collection_path(namespace)}/{name}", http_method="PUT",
+                          json_body=obj)
 
     def discover(self, api_version: str) -> dict[str, Any]:
         """The APIResourceList of one group/version ("v1", "apps/v1", "cert-manager.io/v1")."""
