@@ -368,7 +368,8 @@ def _resource_removed(ctx: _Context) -> Iterable[Hazard]:
         return
     staying = {object_key(o) for o in ctx.new.resources} | {hook_key(h) for h in ctx.new.hooks}
     for obj in ctx.current.resources:
-        if object_key(obj) in staying:
+        # a Job or Pod of an earlier revision (a name with the revision in it) is meant to go away
+        if object_key(obj) in staying or obj.get("kind") in ("Job", "Pod"):
             continue
         if str(annotations_of(obj).get(KEEP_ANNOTATION, "")).strip() == "keep":
             continue
