@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+import yaml
 
 from bot.helm.args import HelmArgsError, ValuesPolicy, status_argv, template_argv
 from bot.helm.runner import HelmError, HelmRunner
 
-__all__ = ["get_values", "get_values_argv", "render_argv", "render_chart"]
+__all__ = ["ChartInfo", "chart_info", "get_values", "get_values_argv", "render_argv", "render_chart"]
 
 _TIMEOUT = timedelta(minutes=2)
 _KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$")
@@ -31,10 +34,7 @@ def render_argv(release: str, chart: str, *, namespace: str, version: str | None
     """`helm template` as a plan needs it (template_argv plus the version, upgrade and CRD flags)."""
     argv = template_argv(release, chart, namespace=namespace, set_values=set_values,
                          values_files=values_files, policy=policy)
-    if version:
-        if version.startswith("-") or any(c in version for c in "\n\r\0 "):
-            raise HelmArgsError(f"invalid chart version {version[:40]!r}")
-        argv += ["--version", version]
+    argv += _version_args(version)
     if is_upgrade:
         argv.append("--is-upgrade")
     if kube_version is not None:
@@ -45,6 +45,14 @@ def render_argv(release: str, chart: str, *, namespace: str, version: str | None
     return argv
 
 
+def _version_args(version: str | None) -> list[str]:
+    if not version:
+        return []
+    if version.startswith("-") or any(c in version for c in "\n\r\0 "):
+        raise HelmArgsError(f"invalid chart version {version[:40]!r}")
+    return ["--version", version]
+
+
 def render_chart(runner: HelmRunner, release: str, chart: str, *, namespace: str, version: str | None,
                  set_values: Mapping[str, str] | None, values_files: Sequence[str], is_upgrade: bool,
                  kube_version: str | None = None) -> str:
@@ -53,6 +61,29 @@ def render_chart(runner: HelmRunner, release: str, chart: str, *, namespace: str
                        values_files=values_files, is_upgrade=is_upgrade, kube_version=kube_version,
                        policy=runner.policy)
     return runner.run(argv, timeout=_TIMEOUT).stdout
+
+
+@dataclass(frozen=True)
+class ChartInfo:
+    name: str
+    version: str
+    app_version: str
+
+
+def chart_info(runner: HelmRunner, chart: str, *, version: str | None = None) -> ChartInfo:
+    """The chart's name and versions (`helm show chart`), for the plan's "chart 1.0.0 → 1.5.0" line."""
+    if not chart or chart.startswith("-") or any(c in chart for c in "\n\r\0"):
+        raise HelmArgsError(f"invalid chart {chart[:80]!r}")
+    argv = ["show", "chart", chart, *_version_args(version)]
+    out = runner.run(argv, timeout=_TIMEOUT).stdout
+    try:
+        meta = yaml.safe_load(out)
+    except yaml.YAMLError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise HelmError("helm show chart printed no chart metadata", argv=argv)
+    return ChartInfo(str(meta.get("name") or ""), str(meta.get("version") or ""),
+                     str(meta.get("appVersion") or ""))
 
 
 def get_values_argv(release: str, *, namespace: str, revision: int | None = None,
