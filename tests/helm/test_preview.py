@@ -17,7 +17,7 @@ from bot.core.rendered import RenderedChart
 from bot.helm.args import HelmArgsError, ValuesPolicy
 from bot.helm.preview import ChartInfo, chart_info, get_values, get_values_argv, render_argv, render_chart
 from bot.helm.runner import HelmError, HelmRunner
-from tests.e2e.support import CHARTS, SHOP
+from tests.e2e.support import CHARTS, SHOP, install
 from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
@@ -111,20 +111,7 @@ def test_hazard_upgrade_planned_then_proven(sim: Any, namespace: str, runner: He
 
 
 def test_shop_plan_hooks_in_order_and_values(sim: Any, namespace: str, runner: HelmRunner) -> None:
-    sim.helm(
-        "install",
-        "shop",
-        SHOP,
-        "-n",
-        namespace,
-        "--set",
-        "web.replicas=1",
-        "--set",
-        "migration.durationSeconds=0.2",
-        "--wait",
-        "--timeout",
-        "60s",
-    )
+    install(sim, namespace, "web.replicas=1", "migration.durationSeconds=0.2")
     values = get_values(runner, "shop", namespace=namespace)
     # helm's --set parses integers and booleans; "0.2" stays a string
     assert values == {"web": {"replicas": 1}, "migration": {"durationSeconds": "0.2"}}
