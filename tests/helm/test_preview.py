@@ -38,6 +38,12 @@ def stored(sim: Any, namespace: str, name: str) -> Release:
     return release
 
 
+def write_chart(root: Path, files: Mapping[str, str]) -> None:
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(content)
+
+
 def plan(
     current: Release | None,
     text: str,
@@ -176,9 +182,7 @@ def test_hook_order_matches_what_helm_does(
 ) -> None:
     """Same weight: Helm orders by name (hooks.go hookByWeight), kind only between equal names; the plan's
     order is the order in which the real helm created them."""
-    for rel, content in HOOKS_CHART.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(content)
+    write_chart(tmp_path, HOOKS_CHART)
     text = render_chart(
         runner,
         "order",
@@ -252,3 +256,57 @@ def test_render_argv_and_bad_input() -> None:
 def test_get_values_of_missing_release_is_a_helm_error(sim: Any, namespace: str, runner: HelmRunner) -> None:
     with pytest.raises(HelmError, match="release: not found"):
         get_values(runner, "nothing", namespace=namespace)
+
+
+REPEAT_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: repeat\nversion: 0.1.0\n",
+    "templates/job.yaml": """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: repeat-seed
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-delete-policy: hook-failed
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: seed
+          image: ghcr.io/helmbot-example/seed:1
+          env:
+            - name: HELMBOT_SIM_SCRIPT
+              value: '{"runSeconds": 0.2}'
+""",
+}
+
+
+def test_kept_hook_job_is_not_run_again(sim: Any, namespace: str, runner: HelmRunner, tmp_path: Path) -> None:
+    """A hook Job without before-hook-creation that succeeded stays; Helm 4 applies the same Job over it
+    (server-side apply) and takes the old result: the plan says so, and the real upgrade runs no new pod."""
+    write_chart(tmp_path, REPEAT_CHART)
+    sim.helm("install", "repeat", str(tmp_path), "-n", namespace, "--timeout", "60s")
+    seed = sim.store.get("batch/jobs", namespace, "repeat-seed")
+    text = render_chart(
+        runner,
+        "repeat",
+        str(tmp_path),
+        namespace=namespace,
+        version=None,
+        set_values=None,
+        values_files=(),
+        is_upgrade=True,
+    )
+    p = plan(stored(sim, namespace, "repeat"), text, namespace)
+    assert [(h.code, h.severity, h.subject) for h in p.hazards] == [
+        ("hook-job-name-repeats", "danger", "Job/repeat-seed")
+    ]
+    assert "the previous run succeeded and was kept" in p.hazards[0].message
+    assert "it does not run again" in p.hazards[0].message
+
+    sim.helm("upgrade", "repeat", str(tmp_path), "-n", namespace, "--timeout", "60s")
+    again = sim.store.get("batch/jobs", namespace, "repeat-seed")
+    assert again["metadata"]["uid"] == seed["metadata"]["uid"]
+    assert len(sim.store.list("/pods", namespace, labels={"job-name": "repeat-seed"})) == 1
