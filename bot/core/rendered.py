@@ -27,6 +27,7 @@ __all__ = [
     "ObjectKey",
     "Reference",
     "RenderedChart",
+    "annotations_of",
     "go_atoi",
     "object_key",
     "pod_references",
@@ -128,12 +129,6 @@ class RenderedChart:
                    resource_sources=release.resource_sources or ("",) * len(release.resources),
                    hooks=release.hooks, chart_name=release.chart_name, chart_version=release.chart_version,
                    problems=release.manifest_problems)
-
-    def source_of(self, obj: Mapping[str, Any]) -> str:
-        for res, src in zip(self.resources, self.resource_sources, strict=False):
-            if res is obj:
-                return src
-        return ""
 
 
 def _hook(source: str, obj: dict[str, Any], notes: Mapping[str, Any], namespace: str) -> Hook | None:
