@@ -315,7 +315,7 @@ class SlackStandIn:
     def fault(
         self,
         method: str = "*",
-        status: int | str = 429,
+        status: int | str | None = None,
         *,
         times: int | None = 1,
         retry_after: int = 1,
@@ -323,19 +323,21 @@ class SlackStandIn:
         delay: float = 0.0,
         every: int | None = None,
     ) -> FaultRule:
-        """Inject a fault on `method` (or "*"): an HTTP status, "reset" (connection reset), an API `error`
-        with status 200, or a `delay`; fires `times` times (None: until cleared), on every `every`th call."""
-        return self.faults.add(
-            FaultRule(
-                method=method,
-                status=status,
-                times=times,
-                retry_after=retry_after,
-                error=error,
-                delay=delay,
-                every=every,
-            )
+        """Inject a fault on `method` (or "*"): an HTTP `status` (default 429; "reset" cuts the connection),
+        an API `error` (HTTP 200 unless a status is given), or a `delay`; fires `times` times (None: until
+        cleared), on every `every`th matching call."""
+        if status is None:
+            status = 200 if error or delay else 429
+        rule = FaultRule(
+            method=method,
+            status=status,
+            times=times,
+            retry_after=retry_after,
+            error=error,
+            every=every,
+            delay=delay,
         )
+        return self.faults.add(rule)
 
     def storm(self, every: int, *, method: str = "*", retry_after: int = 1) -> FaultRule:
         """Every Nth call (of `method`) gets 429 until clear_faults()."""

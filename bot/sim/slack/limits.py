@@ -62,6 +62,8 @@ class FaultRule:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        if "status" not in data and (data.get("error") or data.get("delay")):
+            data = {**data, "status": 200}
         rule = cls(**data)
         rule.check()
         return rule
