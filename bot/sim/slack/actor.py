@@ -154,27 +154,10 @@ class Actor:
             self.ws.add_message(
                 Message(channel=ch.id, ts=self.ws.new_ts(), user=person.id, text=f"{command} {text}".rstrip())
             )
-            msg = Message(
-                channel=ch.id,
-                ts=self.ws.new_ts(),
-                user=self.ws.bot_user_id,
-                text=content[0],
-                blocks=content[1],
-                bot=True,
-            )
-            self.ws.add_message(msg)
-            self._set_original(key, (msg.ts, False))
+            shown = (self._bot_message(ch.id, content[0], content[1], None), False)
         else:
-            eph = Ephemeral(
-                channel=ch.id,
-                ts=self.ws.new_ts(),
-                user=person.id,
-                sender=self.ws.bot_user_id,
-                text=content[0],
-                blocks=content[1],
-            )
-            self.ws.add_ephemeral(eph)
-            self._set_original(key, (eph.ts, True))
+            shown = (self._bot_ephemeral(ch.id, person.id, content[0], content[1], None), True)
+        self._set_original(key, shown)
 
     # --- clicks ---------------------------------------------------------------------------------------------
 
@@ -313,31 +296,11 @@ class Actor:
             if parent is not None and parent.is_reply:
                 thread_ts = parent.thread_ts
         if payload.get("response_type") == "in_channel":
-            msg = Message(
-                channel=slot.channel,
-                ts=self.ws.new_ts(),
-                user=self.ws.bot_user_id,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread_ts,
-                bot=True,
-            )
-            self.ws.add_message(msg)
-            if slot.kind == "commands":
-                slot.original = (msg.ts, False)
+            shown = (self._bot_message(slot.channel, text, blocks, thread_ts), False)
         else:
-            eph = Ephemeral(
-                channel=slot.channel,
-                ts=self.ws.new_ts(),
-                user=slot.user,
-                sender=self.ws.bot_user_id,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread_ts,
-            )
-            self.ws.add_ephemeral(eph)
-            if slot.kind == "commands":
-                slot.original = (eph.ts, True)
+            shown = (self._bot_ephemeral(slot.channel, slot.user, text, blocks, thread_ts), True)
+        if slot.kind == "commands":
+            slot.original = shown
         return None
 
     def _replace(
@@ -412,6 +375,34 @@ class Actor:
                 return None
             blocks = normalize_blocks(blocks, self.ws.rng)
         return str(payload.get("text") or ""), blocks
+
+    def _bot_message(
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None
+    ) -> str:
+        msg = Message(
+            channel=channel,
+            ts=self.ws.new_ts(),
+            user=self.ws.bot_user_id,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            bot=True,
+        )
+        return self.ws.add_message(msg).ts
+
+    def _bot_ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None
+    ) -> str:
+        eph = Ephemeral(
+            channel=channel,
+            ts=self.ws.new_ts(),
+            user=user,
+            sender=self.ws.bot_user_id,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+        )
+        return self.ws.add_ephemeral(eph).ts
 
     def _slackbot(self, channel: str, user: str, text: str) -> None:
         self.ws.add_ephemeral(

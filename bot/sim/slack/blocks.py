@@ -130,26 +130,20 @@ def _items(check: _Check, ptr: str, value: Any, max_items: int, *, min_items: in
     return value
 
 
-def _block_id(check: _Check, ptr: str, block: dict[str, Any]) -> None:
-    if "block_id" not in block:
+def _unique_id(check: _Check, ptr: str, obj: dict[str, Any], key: str, seen: set[str]) -> None:
+    """block_id / action_id: optional, at most 255 characters, unique within the message."""
+    if key not in obj:
         return
-    value = block["block_id"]
-    _string(check, f"{ptr}/block_id", value, 255)
+    value = obj[key]
+    _string(check, f"{ptr}/{key}", value, 255)
     if isinstance(value, str):
-        if value in check.block_ids:
-            check.fail(f"{ptr}/block_id", f"duplicate block_id: {value}")
-        check.block_ids.add(value)
+        if value in seen:
+            check.fail(f"{ptr}/{key}", f"duplicate {key}: {value}")
+        seen.add(value)
 
 
 def _action_id(check: _Check, ptr: str, element: dict[str, Any]) -> None:
-    if "action_id" not in element:
-        return
-    value = element["action_id"]
-    _string(check, f"{ptr}/action_id", value, 255)
-    if isinstance(value, str):
-        if value in check.action_ids:
-            check.fail(f"{ptr}/action_id", f"duplicate action_id: {value}")
-        check.action_ids.add(value)
+    _unique_id(check, ptr, element, "action_id", check.action_ids)
 
 
 def _url(check: _Check, ptr: str, value: Any, max_len: int = 3000) -> None:
@@ -426,7 +420,7 @@ def _block(check: _Check, ptr: str, block: Any) -> None:
     if fn is None:
         check.fail(f"{ptr}/type", f"unsupported type: {kind}")
         return
-    _block_id(check, ptr, block)
+    _unique_id(check, ptr, block, "block_id", check.block_ids)
     fn(check, ptr, block)
 
 
