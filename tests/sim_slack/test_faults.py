@@ -92,7 +92,7 @@ def test_realistic_rate_limits_on_a_clock() -> None:
         for _ in range(3):  # a small burst is allowed
             client.chat_postMessage(channel=DEPLOYS, text="burst")
         with pytest.raises(SlackApiError) as caught:
-            client.chat_postMessage(channel=DEPLOYS, text="too fast")
+            client.chat_postMessage(channel="#deploys", text="too fast")  # the same channel by name
         assert (
             caught.value.response.status_code == 429 and caught.value.response.headers["Retry-After"] == "1"
         )

@@ -115,6 +115,9 @@ def test_threads_and_broadcast(standin: SlackStandIn, client: WebClient) -> None
     assert history[0]["root"]["ts"] == parent["ts"]
     replies = client.conversations_replies(channel=DEPLOYS, ts=parent["ts"])["messages"]
     assert [m["ts"] for m in replies] == [m["ts"] for m in thread]
+    assert api_error(client.chat_postMessage, channel=DEPLOYS, text="x", thread_ts="")["error"] == (
+        "invalid_thread_ts"
+    )
     assert api_error(client.chat_postMessage, channel=DEPLOYS, text="x", thread_ts="1.000001")["error"] == (
         "thread_not_found"
     )

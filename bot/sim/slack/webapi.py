@@ -11,6 +11,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -94,6 +95,21 @@ def _int_arg(args: dict[str, Any], key: str, default: int) -> int:
         return int(str(value))
     except ValueError:
         raise _invalid(f"{key} must be an integer") from None
+
+
+TS_PATTERN = re.compile(r"^\d{1,12}\.\d{1,6}$")
+
+
+def _thread_ts_arg(args: dict[str, Any]) -> str | None:
+    """`thread_ts` as given; present but malformed (even empty) is `invalid_thread_ts`, as Slack answers."""
+    if "thread_ts" not in args or args["thread_ts"] is None:
+        return None
+    value = str(args["thread_ts"])
+    if not TS_PATTERN.match(value):
+        raise ApiError(
+            "invalid_thread_ts", response_metadata={"messages": [f"[ERROR] {value} is not a valid thread_ts"]}
+        )
+    return value
 
 
 def _cursor(ts: str) -> str:
@@ -180,8 +196,9 @@ class WebApi:
         try:
             self._authenticate(method, token)
             if self.rate_limits is not None:
-                channel = args.get("channel") or args.get("channel_id")
-                limited = self.rate_limits.check(method, str(channel) if channel else None)
+                ref = str(args.get("channel") or args.get("channel_id") or "")
+                known = self.ws.resolve_channel(ref, by_name=not ref.startswith(("U", "W"))) if ref else None
+                limited = self.rate_limits.check(method, known.id if known else ref or None)
                 if limited is not None:
                     return self._refused(limited)
             body = handler(args)
@@ -297,7 +314,7 @@ class WebApi:
             if not text and not blocks and not attachments:
                 raise ApiError("no_text")
             metadata = self._metadata(args)
-            thread_ts = _str_arg(args, "thread_ts") or None
+            thread_ts = _thread_ts_arg(args)
             subtype = None
             if thread_ts:
                 thread_ts = self._thread_parent(ch, thread_ts)
@@ -354,7 +371,7 @@ class WebApi:
             text, blocks = self._content(args)
             if not text and not blocks and not _json_arg(args, "attachments", "invalid_attachments"):
                 raise ApiError("no_text")
-            thread_ts = _str_arg(args, "thread_ts") or None
+            thread_ts = _thread_ts_arg(args)
             if thread_ts:
                 thread_ts = self._thread_parent(ch, thread_ts)
             eph = Ephemeral(
@@ -527,7 +544,7 @@ class WebApi:
             channels = [c for c in _str_arg(args, "channels").split(",") if c]
             if _str_arg(args, "channel_id"):
                 channels = [_str_arg(args, "channel_id")]
-            thread_ts = _str_arg(args, "thread_ts") or None
+            thread_ts = _thread_ts_arg(args)
             if thread_ts and len(channels) != 1:
                 raise _invalid("thread_ts needs exactly one channel")
             targets = [self._channel({"channel": c}, by_name=False) for c in channels]
