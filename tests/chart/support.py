@@ -27,7 +27,8 @@ TOKENS = ("auth.botToken=xoxb-test", "auth.signingSecret=test-signing-secret")
 
 
 # kubernetes-validate ships only built-in kinds. The ServiceMonitor is checked against the part of
-# prometheus-operator's CRD (monitoring.coreos.com/v1) the chart uses, field names and types as the CRD has them.
+# prometheus-operator's CRD (monitoring.coreos.com/v1) the chart uses: field names and types as in the CRD.
+_PROM_DURATION = "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 _LABEL_SELECTOR = {"type": "object", "additionalProperties": False, "properties": {
     "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
     "matchExpressions": {"type": "array"}}}
@@ -45,8 +46,7 @@ SERVICE_MONITOR_SUBSET: dict[str, Any] = {
                      "endpoints": {"type": "array", "minItems": 1, "items": {
                          "type": "object", "additionalProperties": False, "properties": {
                              "port": {"type": "string"}, "path": {"type": "string"},
-                             "interval": {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?"
-                                          "(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                             "interval": {"type": "string", "pattern": _PROM_DURATION},
                              "scrapeTimeout": {"type": "string"}, "scheme": {"type": "string"}}}}}}}}
 
 

@@ -154,7 +154,7 @@ def test_helm_is_the_pinned_release_with_its_published_checksum() -> None:
 # ---- the build context ---------------------------------------------------------------------------------
 
 def dockerignored(path: str) -> bool:
-    """Docker's rule: the last matching pattern wins; a pattern matching a parent directory matches inside it."""
+    """Docker's rule: the last matching pattern wins; a pattern matching a parent directory covers it."""
     patterns = [p.strip() for p in (REPO / ".dockerignore").read_text().splitlines()
                 if p.strip() and not p.strip().startswith("#")]
     parts = path.split("/")
@@ -214,10 +214,11 @@ def test_the_wheel_the_image_installs_builds_from_the_repo(tmp_path: Path) -> No
                     shutil.copytree(REPO / source, dest, ignore=shutil.ignore_patterns("__pycache__"))
                 else:
                     shutil.copy2(REPO / source, dest)
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir",
-                           str(tmp_path / "wheels"), "."], cwd=src, capture_output=True, text=True, timeout=300)
+    wheels = tmp_path / "wheels"
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), "."]
+    proc = subprocess.run(cmd, cwd=src, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    (wheel,) = (tmp_path / "wheels").glob("helmbot-*.whl")
+    (wheel,) = wheels.glob("helmbot-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         entry_points = next(zf.read(n).decode() for n in names if n.endswith("entry_points.txt"))

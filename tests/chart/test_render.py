@@ -1,4 +1,4 @@
-"""The chart rendered by the real helm for each chart/ci values set: lint, Kubernetes schemas, and what matters.
+"""The chart rendered by the real helm for each chart/ci values set: lint, Kubernetes schemas, what matters.
 
 Every values set must lint clean with --strict and give objects valid against the strict Kubernetes 1.35
 schemas. Then: RBAC only where the values say (and read-only where it should be), the Secret only without
@@ -172,8 +172,8 @@ def test_postgres_with_two_replicas_elects_a_leader() -> None:
     assert lease_role["metadata"]["namespace"] == "helmbot-system"
     assert lease_role["rules"] == [
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["hb-helmbot-leader"],
-         "verbs": ["get", "update"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "resourceNames": ["hb-helmbot-leader"], "verbs": ["get", "update"]},
     ]
     monitor = out.one("ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
@@ -296,7 +296,8 @@ def test_rendered_config_uses_only_the_documented_keys() -> None:
 def test_rendered_config_carries_the_values() -> None:
     config = render([CI["namespaces"]]).config
     assert [r["namespace"] for r in config["releases"]] == ["shop", "ledger", "shop-prod"]
-    assert config["clusters"]["prod"] == {"kubeconfig": "/var/run/helmbot/kubeconfigs/prod", "context": "prod"}
+    prod = {"kubeconfig": "/var/run/helmbot/kubeconfigs/prod", "context": "prod"}
+    assert config["clusters"]["prod"] == prod
     assert config["notices"]["routes"][0]["mode"] == "failures"
     assert config["freezes"][0]["reason"] == "year-end freeze"
     assert config["helm"]["binary"] == "/usr/local/bin/helm"

@@ -46,7 +46,8 @@ MANIFEST_SUBSET: dict[str, Any] = {
                     "should_escape": {"type": "boolean"}}}}}},
         "oauth_config": {"type": "object", "additionalProperties": False, "properties": {
             "scopes": {"type": "object", "additionalProperties": False, "properties": {
-                "bot": {"type": "array", "uniqueItems": True, "items": {"type": "string", "maxLength": 50}}}}}},
+                "bot": {"type": "array", "uniqueItems": True,
+                        "items": {"type": "string", "maxLength": 50}}}}}},
         "settings": {"type": "object", "additionalProperties": False, "properties": {
             "interactivity": {"type": "object", "required": ["is_enabled"], "additionalProperties": False,
                               "properties": {"is_enabled": {"type": "boolean"}, "request_url": _URL}},
