@@ -370,3 +370,18 @@ def test_notes_say_what_was_granted_where_which_secret_and_how_to_check() -> Non
 def _values(path: Path) -> dict[str, Any]:
     loaded = yaml.safe_load(path.read_text())
     return loaded if isinstance(loaded, dict) else {}
+
+
+def test_rbac_and_service_account_can_be_brought_by_the_platform_team() -> None:
+    out = render([CI["namespaces"]], ["rbac.create=false", "serviceAccount.create=false",
+                                      "serviceAccount.name=platform-helmbot", "config.notices.enabled=false"])
+    assert not {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & out.kinds()
+    assert out.one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "platform-helmbot"
+    without_notices = render([CI["namespaces"]], ["config.notices.enabled=false"]).rules_by_namespace()
+    assert set(without_notices) == {"shop", "ledger"}, "notice namespaces only while notices are on"
+
+
+def test_image_digest_pins_the_tag_too() -> None:
+    digest = "sha256:" + "ab" * 32
+    image = render([CI["existing-secret"]], [f"image.digest={digest}", "image.tag=0.1.1"]).container["image"]
+    assert image == f"helmbot/helmbot:0.1.1@{digest}"
