@@ -172,8 +172,16 @@ def migrate(
             "run a newer helmbot or restore a backup"
         )
     for migration in migrations[current:]:
-        for statement in migration.statements:
-            tx.execute(statement.format_map(column_types))
+        try:
+            for statement in migration.statements:
+                tx.execute(statement.format_map(column_types))
+        except StoreError:
+            raise
+        except Exception as exc:  # the driver's own error: a broken migration is a StoreError to a person
+            raise StoreError(
+                f"cannot migrate {location} to schema version {migration.version} ({migration.description}): "
+                f"{' '.join(str(exc).split())}"
+            ) from exc
         tx.execute(
             "INSERT INTO schema_version (version, description, applied_at) VALUES (:v, :d, :at)",
             {"v": migration.version, "d": migration.description, "at": encode_time(now)},
