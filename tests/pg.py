@@ -33,7 +33,8 @@ import pytest
 
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, postgres) not found: install them with "
-    "`apt-get install -y postgresql` (or run scripts/system-deps.sh), or point HELMBOT_PG_BIN at their directory"
+    "`apt-get install -y postgresql` (or run scripts/system-deps.sh), "
+    "or point HELMBOT_PG_BIN at their directory"
 )
 START_TIMEOUT = 30.0
 SUPERUSER = "helmbot"
@@ -69,7 +70,7 @@ def _service_user() -> pwd.struct_passwd | None:
     for name in ("postgres", "nobody"):
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
-    raise PostgresUnavailable("running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL")
+    raise PostgresUnavailable("running as root, and no `postgres` or `nobody` user exists to run PostgreSQL")
 
 
 def _free_port() -> int:
@@ -140,12 +141,8 @@ class PostgresServer:
             self.port = _free_port()
             with self.log_path.open("ab") as log:
                 self._proc = subprocess.Popen(  # type: ignore[call-overload]
-                    [
-                        str(self.bindir / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
-                        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.socket_dir}",
-                        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                        "-c", "max_connections=100", "-c", "shared_buffers=16MB", "-c", "log_min_messages=warning",
-                    ],
+                    [str(self.bindir / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
+                     *self._settings()],
                     stdout=log, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True,
                     **self._popen_user(),
                 )
@@ -154,6 +151,14 @@ class PostgresServer:
             if "could not bind" not in self.log_path.read_text(errors="replace"):
                 break
         raise PostgresUnavailable(f"PostgreSQL did not start; its log:\n{self._log_tail()}")
+
+    def _settings(self) -> list[str]:
+        settings = {
+            "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.socket_dir),
+            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            "max_connections": "100", "shared_buffers": "16MB", "log_min_messages": "warning",
+        }
+        return [arg for name, value in settings.items() for arg in ("-c", f"{name}={value}")]
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT

@@ -56,7 +56,8 @@ def test_lock_is_exclusive_and_says_who_holds_it(store: SqlStore) -> None:
 
 def test_lock_holder_renews_and_keeps_since(store: SqlStore) -> None:
     store.acquire_lock(*RELEASE, holder="U0ALICE", deploy_id="d1", ttl=TTL, now=T0)
-    renewed = store.acquire_lock(*RELEASE, holder="U0ALICE", deploy_id="d1", ttl=TTL, now=T0 + timedelta(minutes=8))
+    eight_later = T0 + timedelta(minutes=8)
+    renewed = store.acquire_lock(*RELEASE, holder="U0ALICE", deploy_id="d1", ttl=TTL, now=eight_later)
     assert renewed is not None
     assert renewed.since == T0 and renewed.expires_at == T0 + timedelta(minutes=18)
     # still exclusive after the original expiry time
@@ -69,7 +70,8 @@ def test_expired_lock_can_be_taken_over(store: SqlStore) -> None:
     assert store.get_lock(*RELEASE, now=at_expiry) is None
     assert store.get_lock(*RELEASE) is not None   # without `now`: the row, expired or not
     taken = store.acquire_lock(*RELEASE, holder="replica-2", deploy_id="d2", ttl=TTL, now=at_expiry)
-    assert taken is not None and (taken.holder, taken.deploy_id, taken.since) == ("replica-2", "d2", at_expiry)
+    assert taken is not None
+    assert (taken.holder, taken.deploy_id, taken.since) == ("replica-2", "d2", at_expiry)
     # the old holder can neither renew nor release it any more
     assert store.acquire_lock(*RELEASE, holder="replica-1", deploy_id="d1", ttl=TTL, now=at_expiry) is None
     store.release_lock(*RELEASE, deploy_id="d1")

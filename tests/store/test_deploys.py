@@ -37,7 +37,7 @@ def test_create_refuses_a_second_record_for_one_revision(store: SqlStore) -> Non
 
 def test_claim_revision_creates_once_and_then_returns_the_first_record(store: SqlStore) -> None:
     first, created = store.claim_revision(deploy(revision=7, origin="passive", requested_by="helm CLI"))
-    again, created_again = store.claim_revision(deploy(revision=7, origin="catchup", requested_by="replica-2"))
+    again, created_again = store.claim_revision(deploy(revision=7, origin="catchup", requested_by="other"))
     assert created is True and created_again is False
     assert again == first and again.origin == "passive" and again.requested_by == "helm CLI"
     assert store.find_deploy("staging", "shop", "shop", 7) == first
@@ -61,7 +61,9 @@ def test_find_deploy_unknown_is_none(store: SqlStore) -> None:
 def test_update_sets_fields_and_updated_at(store: SqlStore) -> None:
     rec = store.create_deploy(deploy())
     at = T0 + timedelta(minutes=5)
-    updated = store.update_deploy(rec.id, status="running", revision=4, parent_ts="1712345678.000100", updated_at=at)
+    updated = store.update_deploy(
+        rec.id, status="running", revision=4, parent_ts="1712345678.000100", updated_at=at
+    )
     assert (updated.status, updated.revision, updated.parent_ts, updated.updated_at) == (
         "running", 4, "1712345678.000100", at)
     assert store.get_deploy(rec.id) == updated
