@@ -17,6 +17,7 @@ from bot.store.migrations import MIGRATIONS, Migration
 from bot.store.records import Approval, AuditEntry, DeployRecord, Lock, OutboxMessage
 
 __all__ = [
+    "MIGRATIONS",
     "Approval",
     "AuditEntry",
     "DeployRecord",

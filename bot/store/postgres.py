@@ -44,6 +44,18 @@ def to_pyformat(sql: str) -> str:
     return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
 
 
+class _Secret:
+    """Holds the password so that no repr, debugger dump or traceback-with-locals shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 class _PgTx:
     def __init__(self, cursor: psycopg.Cursor[dict[str, Any]]) -> None:
         self._cursor = cursor
@@ -129,7 +141,7 @@ class PostgresStore(SqlStore):
                 "the PostgreSQL state URL is not valid (postgresql://user@host:5432/db)"
             ) from None
         password = params.pop("password", None) or os.environ.get(PASSWORD_ENV)
-        self._password: str | None = str(password) if password else None
+        self._password = _Secret(str(password)) if password else None
         params.setdefault("connect_timeout", "10")
         params.setdefault("application_name", "helmbot")
         self._conninfo = make_conninfo("", **params)   # without the password
@@ -144,14 +156,17 @@ class PostgresStore(SqlStore):
 
     def _reason(self, exc: BaseException) -> str:
         text = " ".join(str(exc).split()) or type(exc).__name__
-        if self._password:
-            text = text.replace(self._password, "***")
+        if self._password is not None:
+            text = text.replace(self._password.value, "***")
         return text
 
     def _connect(self) -> Connection:
         try:
             return psycopg.connect(
-                self._conninfo, autocommit=True, row_factory=dict_row, password=self._password
+                self._conninfo,
+                autocommit=True,
+                row_factory=dict_row,
+                password=self._password.value if self._password is not None else None,
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to {self.location}: {self._reason(exc)}") from None
