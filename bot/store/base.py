@@ -208,6 +208,12 @@ class SqlStore(ABC):
         with self._tx(write=False) as tx:
             return [self._decode(record_type, row) for row in tx.execute(sql, params)]
 
+    def _select_one(
+        self, record_type: type[R], sql: str, params: Mapping[str, Any] | None = None
+    ) -> R | None:
+        rows = self._select(record_type, sql, params)
+        return rows[0] if rows else None
+
     def _release_params(self, cluster: str, namespace: str, release: str, **more: Any) -> dict[str, Any]:
         return {"cluster": cluster, "namespace": namespace, "release": release, **more}
 
@@ -226,16 +232,14 @@ class SqlStore(ABC):
         return created
 
     def get_deploy(self, deploy_id: str) -> DeployRecord | None:
-        rows = self._select(DeployRecord, "SELECT * FROM deploys WHERE id = :id", {"id": deploy_id})
-        return rows[0] if rows else None
+        return self._select_one(DeployRecord, "SELECT * FROM deploys WHERE id = :id", {"id": deploy_id})
 
     def find_deploy(self, cluster: str, namespace: str, release: str, revision: int) -> DeployRecord | None:
-        rows = self._select(
+        return self._select_one(
             DeployRecord,
             f"SELECT * FROM deploys WHERE {_RELEASE} AND revision = :revision",
             self._release_params(cluster, namespace, release, revision=revision),
         )
-        return rows[0] if rows else None
 
     def claim_revision(self, rec: DeployRecord) -> tuple[DeployRecord, bool]:
         if rec.revision is None:
@@ -340,9 +344,9 @@ class SqlStore(ABC):
         self, cluster: str, namespace: str, release: str, *, now: datetime | None = None
     ) -> Lock | None:
         """The lock row; with `now`, an expired lock reads as no lock."""
-        rows = self._select(Lock, f"SELECT * FROM locks WHERE {_RELEASE}", self._release_params(
-            cluster, namespace, release))
-        lock = rows[0] if rows else None
+        lock = self._select_one(
+            Lock, f"SELECT * FROM locks WHERE {_RELEASE}", self._release_params(cluster, namespace, release)
+        )
         if lock is not None and now is not None and lock.expired(now):
             return None
         return lock
@@ -365,8 +369,7 @@ class SqlStore(ABC):
         return created
 
     def get_approval(self, approval_id: str) -> Approval | None:
-        rows = self._select(Approval, "SELECT * FROM approvals WHERE id = :id", {"id": approval_id})
-        return rows[0] if rows else None
+        return self._select_one(Approval, "SELECT * FROM approvals WHERE id = :id", {"id": approval_id})
 
     def decide_approval(
         self, approval_id: str, *, status: str, decided_by: str, now: datetime
@@ -446,8 +449,7 @@ class SqlStore(ABC):
 
     def get_message(self, key: str) -> OutboxMessage | None:
         """By outbox key (a reply finds its parent's ts this way)."""
-        rows = self._select(OutboxMessage, "SELECT * FROM outbox WHERE key = :key", {"key": key})
-        return rows[0] if rows else None
+        return self._select_one(OutboxMessage, "SELECT * FROM outbox WHERE key = :key", {"key": key})
 
     def pending_messages(self, channel: str | None = None, limit: int = 100) -> list[OutboxMessage]:
         """Messages not yet sent (pending and in flight), oldest first.
