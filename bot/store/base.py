@@ -34,6 +34,12 @@ from bot.store.records import (
 R = TypeVar("R", bound=_Record)
 
 
+def _non_negative(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a non-negative integer, not {value!r}")
+    return value
+
+
 class Store(Protocol):
     """What the app needs to survive kill -9, restarts and several replicas (docs/bot-design.md)."""
 
@@ -46,6 +52,88 @@ class Store(Protocol):
     def claim_revision(self, rec: DeployRecord) -> tuple[DeployRecord, bool]: ...
     def update_deploy(self, deploy_id: str, **fields: Any) -> DeployRecord: ...
     def active_deploys(self, cluster: str | None = None) -> list[DeployRecord]: ...
+    def pending_deploys(self, cluster: str, namespace: str, release: str) -> list[DeployRecord]:
+        """helmbot's own operations still waiting for the revision helm will write, oldest first."""
+        return self._select(
+            DeployRecord,
+            f"SELECT * FROM deploys WHERE {_RELEASE} AND revision IS NULL AND status = 'pending' "
+            "ORDER BY created_at, id",
+            self._release_params(cluster, namespace, release),
+        )
+
+    def attach_revision(self, deploy_id: str, revision: int) -> DeployRecord | None:
+        """Give a pending record the revision helm wrote; None when it has one already or another record
+        holds that revision (the unique key decides, whoever comes first)."""
+        params = {"id": deploy_id, "revision": _non_negative(revision),
+                  "now": self.encode_time(datetime.now(UTC))}
+        try:
+            with self._tx() as tx:
+                rows = tx.execute(
+                    "UPDATE deploys SET revision = :revision, status = 'running', updated_at = :now, "
+                    "parent_version = parent_version + 1 WHERE id = :id AND revision IS NULL RETURNING *",
+                    params,
+                )
+        except RecordExists:
+            return None
+        return self._one(DeployRecord, rows)
+
+    def record_progress(
+        self,
+        deploy_id: str,
+        *,
+        status: str,
+        tracker_state: Mapping[str, Any] | None,
+        last_events: Sequence[Mapping[str, Any]],
+        messages: Sequence[OutboxMessage] = (),
+        parent_changed: bool = True,
+        finished_at: datetime | None = None,
+        **fields: Any,
+    ) -> DeployRecord:
+        """One tracking step, atomically: the tracker's state, its events, the thread replies they make
+        and a newer version of the parent message. A crash either keeps all of it or none."""
+        values: dict[str, Any] = {"status": status, "last_events": list(last_events), **fields}
+        if tracker_state is not None:
+            values["tracker_state"] = dict(tracker_state)
+        if finished_at is not None:
+            values["finished_at"] = finished_at
+        unknown = set(values) - _DEPLOY_UPDATABLE
+        if unknown:
+            raise TypeError(f"record_progress cannot set {sorted(unknown)}")
+        values["updated_at"] = datetime.now(UTC)
+        params = {
+            name: self._encode(DeployRecord, name, DeployRecord.normalize(name, value))
+            for name, value in values.items()
+        }
+        assignments = ", ".join(f"{name} = :{name}" for name in params)
+        if parent_changed:
+            assignments += ", parent_version = parent_version + 1"
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"UPDATE deploys SET {assignments} WHERE id = :id RETURNING *", {**params, "id": deploy_id}
+            )
+            updated = self._one(DeployRecord, rows)
+            if updated is None:
+                raise RecordNotFound(f"no deploy record {deploy_id}")
+            self._enqueue_all(tx, messages)
+        return updated
+
+    def dirty_parents(self, limit: int = 100) -> list[DeployRecord]:
+        """Records whose parent message is posted but behind their newest picture, longest waiting first."""
+        return self._select(
+            DeployRecord,
+            "SELECT * FROM deploys WHERE parent_ts IS NOT NULL AND parent_version > parent_sent_version "
+            "ORDER BY updated_at, id LIMIT :limit",
+            {"limit": limit},
+        )
+
+    def mark_parent_sent(self, deploy_id: str, version: int) -> None:
+        """Slack shows the picture of `version` (never goes back: a slower, older update loses)."""
+        with self._tx() as tx:
+            tx.execute(
+                "UPDATE deploys SET parent_sent_version = :v WHERE id = :id AND parent_sent_version < :v",
+                {"id": deploy_id, "v": _non_negative(version)},
+            )
+
     def recent_deploys(
         self, cluster: str, namespace: str, release: str, limit: int = 20
     ) -> list[DeployRecord]: ...
@@ -76,6 +164,11 @@ class Store(Protocol):
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]: ...
     # outbox
     def enqueue(self, msg: OutboxMessage) -> OutboxMessage: ...
+    def _enqueue_all(self, tx: Tx, messages: Sequence[OutboxMessage]) -> None:
+        for msg in messages:
+            msg = msg if msg.id else dataclasses.replace(msg, id=new_id())
+            tx.execute(_ENQUEUE, self._params(msg))
+
     def get_message(self, key: str) -> OutboxMessage | None: ...
     def pending_messages(self, channel: str | None = None, limit: int = 100) -> list[OutboxMessage]: ...
     def mark_in_flight(self, msg_id: str, now: datetime) -> None: ...
@@ -100,6 +193,7 @@ def _insert_sql(table: str, record_type: type[_Record], suffix: str = "") -> str
 
 
 _RELEASE = "cluster = :cluster AND namespace = :namespace AND release = :release"
+_UNSENT = "status IN ('pending', 'in_flight')"
 _DEPLOY_UPDATABLE = frozenset(DeployRecord.field_names()) - {"id", "created_at"}
 
 _INSERT_DEPLOY = _insert_sql("deploys", DeployRecord)
@@ -219,11 +313,13 @@ class SqlStore(ABC):
 
     # --- deploy records ----------------------------------------------------------------------------
 
-    def create_deploy(self, rec: DeployRecord) -> DeployRecord:
+    def create_deploy(self, rec: DeployRecord, *, messages: Sequence[OutboxMessage] = ()) -> DeployRecord:
+        """Store a new record and, in the same transaction, the messages that announce it."""
         rec = rec if rec.id else dataclasses.replace(rec, id=new_id())
         try:
             with self._tx() as tx:
                 created = self._one(DeployRecord, tx.execute(_INSERT_DEPLOY, self._params(rec)))
+                self._enqueue_all(tx, messages)
         except RecordExists:
             raise RecordExists(
                 f"a deploy record {rec.id} or for {rec.release} revision {rec.revision} already exists"
@@ -241,13 +337,17 @@ class SqlStore(ABC):
             self._release_params(cluster, namespace, release, revision=revision),
         )
 
-    def claim_revision(self, rec: DeployRecord) -> tuple[DeployRecord, bool]:
+    def claim_revision(
+        self, rec: DeployRecord, *, messages: Sequence[OutboxMessage] = ()
+    ) -> tuple[DeployRecord, bool]:
+        """Insert-if-absent on the revision; the messages are queued only by the call that created it."""
         if rec.revision is None:
             raise ValueError("claim_revision needs a record with its revision")
         rec = rec if rec.id else dataclasses.replace(rec, id=new_id())
         with self._tx() as tx:
             created = self._one(DeployRecord, tx.execute(_CLAIM_DEPLOY, self._params(rec)))
             if created is not None:
+                self._enqueue_all(tx, messages)
                 return created, True
             existing = self._one(
                 DeployRecord,
@@ -447,6 +547,11 @@ class SqlStore(ABC):
             raise RecordExists(f"an outbox message with id {msg.id} already exists")
         return existing
 
+    def _enqueue_all(self, tx: Tx, messages: Sequence[OutboxMessage]) -> None:
+        for msg in messages:
+            msg = msg if msg.id else dataclasses.replace(msg, id=new_id())
+            tx.execute(_ENQUEUE, self._params(msg))
+
     def get_message(self, key: str) -> OutboxMessage | None:
         """By outbox key (a reply finds its parent's ts this way)."""
         return self._select_one(OutboxMessage, "SELECT * FROM outbox WHERE key = :key", {"key": key})
@@ -456,7 +561,7 @@ class SqlStore(ABC):
 
         Not filtered by not_before: the worker keeps each channel's order, so a message waiting for its
         retry time holds back the later ones in its channel."""
-        where = "status <> 'sent'" + (" AND channel = :channel" if channel is not None else "")
+        where = _UNSENT + (" AND channel = :channel" if channel is not None else "")
         return self._select(
             OutboxMessage,
             f"SELECT * FROM outbox WHERE {where} ORDER BY seq LIMIT :limit",
@@ -467,7 +572,7 @@ class SqlStore(ABC):
         """Update an unsent message; a sent one stays sent; an unknown id is an error."""
         with self._tx() as tx:
             rows = tx.execute(
-                f"UPDATE outbox SET {assignments} WHERE id = :id AND status <> 'sent' RETURNING id",
+                f"UPDATE outbox SET {assignments} WHERE id = :id AND {_UNSENT} RETURNING id",
                 {**params, "id": msg_id},
             )
             if not rows and not tx.execute("SELECT id FROM outbox WHERE id = :id", {"id": msg_id}):
@@ -480,11 +585,41 @@ class SqlStore(ABC):
             {"now": self.encode_time(to_utc(now))},
         )
 
-    def mark_sent(self, msg_id: str, *, ts: str, now: datetime) -> None:
+    def mark_sent(
+        self, msg_id: str, *, ts: str, now: datetime, channel: str | None = None,
+        parent_version: int | None = None,
+    ) -> None:
+        """Sent, with Slack's ts. A deploy's parent (`parent:<id>`) also records its ts on the deploy, with
+        the channel ID Slack answered (chat.update needs the ID, not a name) and the version it showed."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"UPDATE outbox SET status = 'sent', ts = :ts, sent_at = :now, error = NULL "
+                f"WHERE id = :id AND {_UNSENT} RETURNING key, deploy_id",
+                {"id": msg_id, "ts": ts, "now": self.encode_time(to_utc(now))},
+            )
+            if not rows:
+                if not tx.execute("SELECT id FROM outbox WHERE id = :id", {"id": msg_id}):
+                    raise RecordNotFound(f"no outbox message {msg_id}")
+                return
+            key, deploy_id = rows[0]["key"], rows[0]["deploy_id"]
+            if deploy_id and str(key) == f"parent:{deploy_id}":
+                tx.execute(
+                    "UPDATE deploys SET parent_ts = :ts, channel = COALESCE(:channel, channel), "
+                    "parent_sent_version = CASE WHEN parent_sent_version < :v THEN :v "
+                    "ELSE parent_sent_version END WHERE id = :deploy_id",
+                    {"ts": ts, "channel": channel or None, "v": parent_version or 0, "deploy_id": deploy_id},
+                )
+
+    def mark_failed(self, msg_id: str, *, error: str) -> None:
+        """Given up (Slack refuses it for good): it stops holding back its channel."""
         self._update_message(
-            msg_id,
-            "status = 'sent', ts = :ts, sent_at = :now, error = NULL",
-            {"ts": ts, "now": self.encode_time(to_utc(now))},
+            msg_id, "status = 'failed', error = :error", {"error": " ".join(str(error).split())[:500]}
+        )
+
+    def in_flight_messages(self) -> list[OutboxMessage]:
+        """Messages whose send began but was not recorded (a crash in between), oldest first."""
+        return self._select(
+            OutboxMessage, "SELECT * FROM outbox WHERE status = 'in_flight' ORDER BY seq", {}
         )
 
     def mark_retry(self, msg_id: str, *, not_before: datetime, error: str) -> None:
@@ -496,7 +631,7 @@ class SqlStore(ABC):
 
     def outbox_depth(self) -> int:
         with self._tx(write=False) as tx:
-            rows = tx.execute("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'")
+            rows = tx.execute(f"SELECT COUNT(*) AS n FROM outbox WHERE {_UNSENT}")
         return int(rows[0]["n"])
 
     # --- health ------------------------------------------------------------------------------------

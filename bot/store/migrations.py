@@ -139,6 +139,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_unsent ON outbox (channel, seq) WHERE status <> 'sent'",
         ),
     ),
+    Migration(
+        2,
+        "parent message versions (updates in place), notification mode, helm's error; failed outbox messages",
+        (
+            "ALTER TABLE deploys ADD COLUMN notify TEXT NOT NULL DEFAULT 'all'",
+            "ALTER TABLE deploys ADD COLUMN parent_version INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE deploys ADD COLUMN parent_sent_version INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE deploys ADD COLUMN helm_error TEXT",
+            "CREATE INDEX deploys_pending_revision ON deploys (cluster, namespace, release, status)",
+        ),
+    ),
 )
 
 

@@ -21,7 +21,8 @@ DEPLOY_ORIGINS = frozenset({"slack", "passive", "catchup"})
 APPROVAL_STATUSES = frozenset({"pending", "approved", "rejected", "expired"})
 APPROVAL_DECISIONS = frozenset({"approved", "rejected"})
 OUTBOX_KINDS = frozenset({"post", "update", "reply", "ephemeral", "file"})
-OUTBOX_STATUSES = frozenset({"pending", "in_flight", "sent"})
+OUTBOX_STATUSES = frozenset({"pending", "in_flight", "sent", "failed"})
+NOTIFY_MODES = frozenset({"all", "failures", "none"})
 LAST_EVENTS_LIMIT = 50   # a deploy keeps its newest events; the thread in Slack has them all
 
 
@@ -92,7 +93,8 @@ class DeployRecord(_Record):
 
     TIMES: ClassVar[frozenset[str]] = frozenset({"created_at", "updated_at", "finished_at"})
     JSON: ClassVar[frozenset[str]] = frozenset({"tracker_state", "last_events"})
-    CHOICES: ClassVar[Mapping[str, frozenset[str]]] = {"status": DEPLOY_STATUSES, "origin": DEPLOY_ORIGINS}
+    CHOICES: ClassVar[Mapping[str, frozenset[str]]] = {"status": DEPLOY_STATUSES, "origin": DEPLOY_ORIGINS,
+                                                       "notify": NOTIFY_MODES}
 
     id: str = ""
     cluster: str
@@ -117,6 +119,10 @@ class DeployRecord(_Record):
     created_at: datetime
     updated_at: datetime | None = None
     finished_at: datetime | None = None
+    notify: str = "all"                 # which messages its channel gets: all | failures | none
+    parent_version: int = 0             # bumped when the parent message's picture changed
+    parent_sent_version: int = 0        # the version Slack shows (the parent is updated while behind)
+    helm_error: str | None = None       # helm's own one-line failure, when helm failed
 
     @classmethod
     def normalize(cls, name: str, value: Any) -> Any:
