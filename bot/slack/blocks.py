@@ -46,6 +46,7 @@ MESSAGE_SIZE = 40_000  # the whole message (blocks and text as JSON)
 
 ELLIPSIS = "…"
 FENCE = "```"
+_BROKEN_FENCE = "`\u200b`\u200b`"  # zero-width spaces: looks like ``` but is no fence
 _GRAVE_LOOKALIKE = "\u02cb"  # modifier letter grave accent: looks like ` but ends no code span
 BUTTON_STYLES = ("primary", "danger")
 
@@ -55,6 +56,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _ALLOWED_TOKEN = re.compile(r"<@[UW][A-Z0-9]{2,30}>|<!date\^\d{1,12}\^[^<>|]{1,80}\|[^<>|]{1,80}>")
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
+_QUOTE = re.compile(r"^> ", re.MULTILINE)  # a block quote marker is a raw ">" at a line's start
 
 
 # --- text ------------------------------------------------------------------------------------------------
@@ -74,8 +76,10 @@ def clean(text: object) -> str:
 
 
 def escape(text: object) -> str:
-    """Untrusted text as inert mrkdwn: `&`, `<` and `>` escaped (no mention, link or channel ping)."""
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text as inert mrkdwn: `&`, `<` and `>` escaped (no mention, link or channel ping), and a
+    ``` broken up so it can neither open nor close a code block."""
+    value = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace(FENCE, _BROKEN_FENCE)
 
 
 def one_line(text: object) -> str:
@@ -226,7 +230,7 @@ def fits_code_block(lines: Sequence[str], limit: int = SECTION_TEXT, *, line_lim
 
 def _code_line(line: object, limit: int) -> str:
     text = clean(line).replace("\n", " ").replace("\t", "    ")
-    text = escape(text).replace(FENCE, "`\u200b`\u200b`")  # a fence in a log line must not end the block
+    text = escape(text)
     return truncate_mrkdwn(text, limit) if text.strip() else " "
 
 
@@ -519,9 +523,10 @@ def _text_problems(where: str, obj: Any, limit: int, *, plain_only: bool = False
 
 def mrkdwn_problems(text: str) -> list[str]:
     """What in composed mrkdwn would ping, link or render broken: `<…>` tokens other than a user mention or
-    a date (a `<!channel>` from a log line, a link), `&` outside an entity, an unclosed ``` block."""
+    a date (a `<!channel>` from a log line, a link), `>` but as a quote marker, `&` outside an entity, an
+    unclosed ``` block."""
     out = []
-    rest = _ALLOWED_TOKEN.sub("", text)
+    rest = _QUOTE.sub("", _ALLOWED_TOKEN.sub("", text))
     if "<" in rest or ">" in rest:
         start = max(rest.find("<"), 0)
         out.append(f"unescaped '<' or '>' near {rest[start:start + 30]!r}")

@@ -442,10 +442,14 @@ def _buttons(card: DeployCard, status: str) -> list[dict[str, Any]]:
 # --- thread replies --------------------------------------------------------------------------------------
 
 
-def render_thread_reply(card: DeployCard, event: TrackEvent, *, now: datetime) -> SlackMessage | None:
+def render_thread_reply(
+    card: DeployCard, event: TrackEvent, *, now: datetime, earlier: Sequence[TrackEvent] = ()
+) -> SlackMessage | None:
     """The reply an event deserves in the deploy's thread, or None when it is noise (progress counts, log
     lines and phase starts are on the card already; a gated-pods reminder comes every few minutes, not
-    every minute). `now` is unused today but keeps the renderers' signatures alike."""
+    every minute). `earlier`: this deploy's events already rendered (at least those of the same observe),
+    so a failed Job's pod, reported right after the Job with the same log, is not told twice. `now` is
+    unused today but keeps the renderers' signatures alike."""
     del now
     etype = event.type
     if etype is EventType.PHASE_FINISHED:
@@ -459,7 +463,7 @@ def render_thread_reply(card: DeployCard, event: TrackEvent, *, now: datetime) -
     if etype is EventType.WARNING:
         return _simple(f"⚠️ {escape(event.message)}")
     if etype is EventType.FAILURE:
-        return _failure_reply(card, event)
+        return _failure_reply(card, event, earlier)
     if etype is EventType.VERDICT:
         return _verdict_reply(card, event)
     return None
@@ -551,10 +555,18 @@ def _log_lines(value: object) -> list[str]:
     return []
 
 
-def _failure_reply(card: DeployCard, event: TrackEvent) -> SlackMessage:
+def _failure_reply(card: DeployCard, event: TrackEvent, earlier: Sequence[TrackEvent]) -> SlackMessage | None:
     failure = event.data
+    told = [e.data for e in earlier if e.type is EventType.FAILURE]
+    pod, container = failure.get("pod"), failure.get("container")
+    if failure.get("kind") == "Pod" and any(
+        t.get("kind") != "Pod" and t.get("pod") == pod and t.get("container") == container for t in told
+    ):
+        return None  # a failed Job's last pod: the Job's reply named it, with its exit code and log
     blocks: list[Block | None] = [section(_failure_text(failure))]
-    tail = _log_lines(failure.get("log_tail"))
+    shown_before = any(t.get("pod") == pod and t.get("container") == container and t.get("log_tail")
+                       for t in told)
+    tail = [] if shown_before else _log_lines(failure.get("log_tail"))
     file = None
     if tail:
         where = "/".join(one_line(p) for p in (failure.get("pod"), failure.get("container")) if p)
