@@ -70,7 +70,7 @@ _STEP_ORDER = {"failed": 0, "in_progress": 1, "running": 1, "pending": 2, "unkno
 _JOB_KINDS = ("Job/", "Pod/")
 _ROLLBACK_TO = re.compile(r"^Rollback to (\d+)\b")
 _CHART = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d[0-9A-Za-z.+-]*)$")
-_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
 
 
 @dataclass(frozen=True)
@@ -679,8 +679,10 @@ def render_logs_reply(
 
 def _log_file(card: DeployCard, pod: str, container: str, lines: Sequence[str]) -> LogFile:
     label = one_line(card.release_label) or "release"
-    revision = f"-rev{card.revision}" if card.revision is not None else ""
-    stem = _FILENAME_UNSAFE.sub("-", f"{label}{revision}-{pod}-{container}").strip("-.")[:180] or "log"
+    revision = f"rev{card.revision}" if card.revision is not None else ""
+    parts = (_FILENAME_UNSAFE.sub("-", part).strip("-.") for part in (label, revision, pod, container))
+    stem = "-".join(part for part in parts if part)
+    stem = stem[:180] or "log"
     title = truncate_plain(f"{label} revision {card.revision}: {one_line(pod)}/{one_line(container)}", 250)
     content = "\n".join(clean(line).replace("\n", " ") for line in lines) + "\n"
     return LogFile(filename=f"{stem}.log", content=content, title=title)
