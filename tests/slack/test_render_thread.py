@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -60,7 +59,8 @@ def test_a_healthy_upgrade_replies_with_milestones_only() -> None:
 
 
 def test_workload_ready_is_on_the_card_not_in_the_thread() -> None:
-    ready = event(EventType.RESOURCE_READY, "Deployment/shop-web is ready (3/3)", subject="Deployment/shop-web")
+    ready = event(EventType.RESOURCE_READY, "Deployment/shop-web is ready (3/3)",
+                  subject="Deployment/shop-web")
     assert render_thread_reply(sc.CARD, ready, now=k.at(100)) is None
 
 
@@ -106,7 +106,7 @@ def test_a_failing_migration_replies_with_its_log_and_broadcasts_the_verdict() -
 
 def test_without_history_the_failed_jobs_pod_is_told_as_well() -> None:
     rec = sc.failing_migration_hook()
-    pod_failure = [e for e in rec.of_type(EventType.FAILURE) if e.data["kind"] == "Pod"][0]
+    pod_failure = next(e for e in rec.of_type(EventType.FAILURE) if e.data["kind"] == "Pod")
     message = render_thread_reply(rec.card, pod_failure, now=pod_failure.at)
     assert message is not None and "*Pod/shop-migrate-m1* failed: *Error*" in texts(message)
 
@@ -122,9 +122,10 @@ def test_a_crash_loop_replies_with_restarts_and_the_panic() -> None:
 
 def test_a_timeout_is_broadcast_with_what_was_still_running() -> None:
     rec = sc.timeout()
-    verdict = [m for e, m in replies(rec) if e.type is EventType.VERDICT][0]
+    verdict = next(m for e, m in replies(rec) if e.type is EventType.VERDICT)
     assert verdict.broadcast
-    assert "*Still in progress*\n⏳ Job/shop-migrate (running)\n⏳ Deployment/shop-web (pending)" in texts(verdict)
+    still = "*Still in progress*\n⏳ Job/shop-migrate (running)\n⏳ Deployment/shop-web (pending)"
+    assert still in texts(verdict)
 
 
 def test_a_successful_rollback_is_not_broadcast() -> None:
@@ -211,8 +212,9 @@ def test_the_timeline_reply_draws_the_bars_in_a_code_block() -> None:
 
 def test_a_timeline_of_200_lanes_is_split_and_cut() -> None:
     rec = sc.healthy_upgrade()
-    lanes = tuple(ResourceTimeline(f"Deployment/web-{i:03d}-" + "n" * 60, "resources", k.at(i % 50), k.at(170),
-                                   None, (TimelinePoint(k.at(i % 50), "in_progress"),)) for i in range(200))
+    lanes = tuple(ResourceTimeline(f"Deployment/web-{i:03d}-" + "n" * 60, "resources", k.at(i % 50),
+                                   k.at(170), None, (TimelinePoint(k.at(i % 50), "in_progress"),))
+                  for i in range(200))
     message = render_timeline_reply(rec.card, replace(rec.final, timeline=lanes), now=rec.now)
     assert message is not None
     assert_valid(message)
@@ -234,7 +236,8 @@ def test_short_logs_are_shown_inline() -> None:
     result = render_logs_reply(sc.CARD, "shop-migrate-m1", "migrate", ["one", "two <@U1>"], now=k.at(100))
     assert isinstance(result, SlackMessage)
     assert_valid(result)
-    assert texts(result) == "📄 Last 2 log lines of `shop-migrate-m1/migrate`:\n```\none\ntwo &lt;@U1&gt;\n```"
+    assert texts(result) == ("📄 Last 2 log lines of `shop-migrate-m1/migrate`:\n"
+                             "```\none\ntwo &lt;@U1&gt;\n```")
 
 
 def test_long_logs_become_a_file() -> None:
@@ -251,7 +254,7 @@ def test_no_lines_says_so() -> None:
     assert isinstance(result, SlackMessage) and "No log lines from `web-1/web` yet." in texts(result)
 
 
-# --- property: arbitrary event contents never make an invalid reply ------------------------------------------
+# --- property: arbitrary event contents never make an invalid reply ---------------------------------------
 
 TEXT = st.one_of(st.text(max_size=100), st.lists(st.sampled_from(
     ["<!channel>", "<@U1>", "&", "```", "\n", "🚀", "y" * 900, "\x1b[0m"]), max_size=20).map("".join))
