@@ -54,7 +54,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 
 def parse_config(text: str, source: str = "config") -> Config:
-    problems = Problems()
+    problems = Problems(lines=text.splitlines())
     root = _compose(text, problems)
     if root is None:
         raise ConfigError(problems.items, source)
@@ -76,11 +76,11 @@ def _compose(text: str, problems: Problems) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else None
         column = f" at column {int(mark.column) + 1}" if mark is not None else ""
-        what = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        what = " ".join(" ".join(str(part) for part in (exc.context, exc.problem) if part).split())
         if "\t" in text and "cannot start any token" in what:
             what += " (YAML indents with spaces, not tabs)"
         if "expected a single document" in what:
-            what += " (one document only: remove the ---)"
+            what = "one document only: remove the --- and what follows, or merge the documents"
         problems.items.append(_whole_file(f"YAML syntax error{column}: {what}", line))
         return None
     except yaml.YAMLError as exc:   # e.g. a control character (ReaderError, no mark)

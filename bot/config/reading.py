@@ -97,12 +97,21 @@ class Problems:
     items: list[ConfigProblem] = field(default_factory=list)
     # Scalars already reported as secrets: readers skip them rather than quote or judge them again.
     secret_nodes: set[int] = field(default_factory=set)
+    lines: list[str] = field(default_factory=list)   # the file's text, for hints about what YAML saw
 
     def add(self, path: str, line: int | None, message: str) -> None:
         self.items.append(ConfigProblem(path, line, scrub(message)))
 
     def at(self, f: Field, message: str) -> None:
         self.add(f.path, f.line, message)
+
+
+def comment_hint(problems: Problems, f: Field | None) -> str:
+    """For a value YAML read as null: was it `key: #deploys`, a comment?"""
+    if f is None or not f.is_null or not 0 < f.line <= len(problems.lines):
+        return ""
+    after_key = problems.lines[f.line - 1].partition(":")[2].strip()
+    return " (a # starts a YAML comment: quote the value)" if after_key.startswith("#") else ""
 
 
 def kind_of(node: yaml.Node) -> str:

@@ -20,6 +20,7 @@ from bot.config.names import (
 from bot.config.reading import (
     Field,
     Problems,
+    comment_hint,
     read_bool,
     read_choice,
     read_duration,
@@ -180,9 +181,11 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
     ):
         if effective(key) is None:
             missing = True
-            if key not in m and not (shared and key in defaults.present):
+            written = m.get(key)
+            if (written is None or written.is_null) and not (shared and key in defaults.present):
                 also = f" (here or as defaults.{key})" if shared else ""
-                problems.add(item.key(key), item.line, f"missing{also}: {hint}")
+                line = written.line if written is not None else item.line
+                problems.add(item.key(key), line, f"missing{also}: {hint}{comment_hint(problems, written)}")
 
     cluster = effective("cluster")
     if cluster is not None and cluster.value not in clusters:
