@@ -39,7 +39,11 @@ def _moment(problems: Problems, f: Field | None) -> datetime | None:
     if moment.tzinfo is None:
         problems.at(f, f"{quote(text)} has no time zone: add Z for UTC (or an offset like +01:00)")
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        problems.at(f, f"{quote(text)} is out of range")
+        return None
 
 
 def _names(problems: Problems, f: Field | None, known: set[str], what: str) -> tuple[str, ...]:

@@ -200,10 +200,14 @@ def read_int(problems: Problems, f: Field | None, *, low: int, high: int) -> int
     text = read_text(problems, f, what="a whole number")
     if text is None or f is None:
         return None
-    if not re.fullmatch(r"[+-]?\d+", text.replace("_", "")):
+    digits = text.replace("_", "")
+    if not re.fullmatch(r"[+-]?\d+", digits):
         problems.at(f, f"expected a whole number, got {kind_of(f.node)}")
         return None
-    value = int(text.replace("_", ""))
+    if len(digits.lstrip("+-0")) > len(str(high)):
+        problems.at(f, f"{quote(text)} is out of range ({low} to {high})")
+        return None
+    value = int(digits)
     if not low <= value <= high:
         problems.at(f, f"{value} is out of range ({low} to {high})")
         return None
@@ -232,6 +236,9 @@ def read_choice(problems: Problems, f: Field | None, choices: Sequence[str]) -> 
     return None
 
 
+MAX_DURATION = timedelta(days=366)   # longer is a typo, and would overflow date arithmetic
+
+
 def read_duration(problems: Problems, f: Field | None, *, allow_zero: bool = False) -> timedelta | None:
     text = read_text(problems, f, what="a duration (e.g. 90s, 5m, 1h30m)")
     if text is None or f is None:
@@ -240,6 +247,11 @@ def read_duration(problems: Problems, f: Field | None, *, allow_zero: bool = Fal
         value = parse_duration(text)
     except ValueError as exc:
         problems.at(f, str(exc))
+        return None
+    except OverflowError:
+        value = MAX_DURATION * 2
+    if value > MAX_DURATION:
+        problems.at(f, f"{quote(text)} is longer than a year")
         return None
     if not allow_zero and value <= timedelta(0):
         problems.at(f, f"must be longer than {format_duration(value)}")

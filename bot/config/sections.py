@@ -206,7 +206,7 @@ def read_clusters(problems: Problems, f: Field | None) -> dict[str, ClusterSetti
     m = read_mapping(problems, f, _AnyKey(), what="cluster names")
     if m is None:
         return default
-    if not m:
+    if not m and not f.node.value:
         problems.at(f, "no clusters: list at least one, or leave clusters: out to use $KUBECONFIG or the "
                        "in-cluster service account")
         return default
