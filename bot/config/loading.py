@@ -141,7 +141,8 @@ def _read(root: Field, problems: Problems, source: str) -> Config | None:
     notices = read_notices(problems, m.get("notices"))
     releases = read_releases(problems, m.get("releases"), defaults, clusters)
     if not releases.count and notices.default_channel is None:
-        problems.add("releases", root.line, "no releases: list the releases helmbot may deploy (or set "
+        where = m["releases"].line if "releases" in m else root.line
+        problems.add("releases", where, "no releases: list the releases helmbot may deploy (or set "
                                             "notices.default_channel for notices only)")
     return Config(
         slack=read_slack(problems, m.get("slack")),

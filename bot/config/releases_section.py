@@ -192,6 +192,8 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
         if cluster.field.path.startswith("releases"):
             problems.at(cluster.field, unknown_cluster(cluster.value, clusters))
         missing = True
+    elif cluster is None and "cluster" in defaults.present and "cluster" not in m:
+        missing = True   # defaults.cluster is wrong, and reported there
     elif cluster is None and len(clusters) > 1:
         problems.add(item.key("cluster"), item.line,
                      f"missing: there are several clusters ({', '.join(clusters)}); say which (here or as "

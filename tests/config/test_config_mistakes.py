@@ -716,12 +716,19 @@ def test_secrets_never_appear_in_problems(secret: str) -> None:
     assert secret not in describe_error(err.value)
 
 
-def test_defaults_problem_is_reported_once_not_per_release() -> None:
-    text = """\
-        defaults: {channel: deploys, deployers: [U0123ABC]}
+@pytest.mark.parametrize(
+    ("defaults", "path"),
+    [("{channel: deploys, deployers: [U0123ABC], cluster: a}", "defaults.channel"),
+     ("{channel: C0123ABC, deployers: [U0123ABC], cluster: nope}", "defaults.cluster")],
+    ids=["channel", "cluster"],
+)
+def test_defaults_problem_is_reported_once_not_per_release(defaults: str, path: str) -> None:
+    text = f"""\
+        clusters: {{a: {{}}, b: {{}}}}
+        defaults: {defaults}
         releases:
-          - {name: a, chart: x}
-          - {name: b, chart: x}
+          - {{name: a, chart: x}}
+          - {{name: b, chart: x}}
         """
     problems = problems_of(text)
-    assert [(p.path, p.line) for p in problems] == [("defaults.channel", 1)]
+    assert [(p.path, p.line) for p in problems] == [(path, 2)]
