@@ -137,11 +137,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def read_mapping(
-    problems: Problems, f: Field, known: Sequence[str], *, what: str = "",
+    problems: Problems, f: Field, known: Sequence[str] | None, *, what: str = "",
     explain: Callable[[str], str | None] | None = None,
 ) -> dict[str, Field] | None:
     """The mapping's values by key. Duplicate and unknown keys are problems (the unknown one with a "did you
-    mean"); `explain(key)` may word a known mistake better (e.g. a token written in the file)."""
+    mean"); `known` None: the keys are names the user chooses (clusters, labels). `explain(key)` may word a
+    known mistake better (the default: a secret's key says where the secret goes instead)."""
     if not isinstance(f.node, yaml.MappingNode):
         problems.at(f, f"expected a mapping{' of ' + what if what else ''}, got {kind_of(f.node)}")
         return None
@@ -163,7 +164,7 @@ def read_mapping(
                                      "only one of them, so remove the other")
             continue
         first_line[key] = line
-        if key not in known:
+        if known is not None and key not in known:
             special = explain(key) if explain else secret_key_hint(key)
             problems.add(path, line, special or f'unknown key "{key}"{suggest(key, known)}')
             continue
@@ -257,3 +258,26 @@ def read_duration(problems: Problems, f: Field | None, *, allow_zero: bool = Fal
         problems.at(f, f"must be longer than {format_duration(value)}")
         return None
     return value
+
+
+def checked(problems: Problems, f: Field | None, check: Callable[[str], str | None], *,
+            what: str = "text") -> str | None:
+    """read_text, then a shape check (names.check_*) whose message becomes the problem."""
+    text = read_text(problems, f, what=what)
+    if text is None or f is None:
+        return None
+    message = check(text)
+    if message:
+        problems.at(f, message)
+        return None
+    return text
+
+
+def checked_list(problems: Problems, f: Field | None, check: Callable[[str], str | None], *,
+                 what: str) -> tuple[str, ...] | None:
+    """A list whose every entry passes `check`; None when absent or when any entry is bad (a problem)."""
+    items = read_list(problems, f, what=what)
+    if items is None:
+        return None
+    values = [checked(problems, item, check, what=what) for item in items]
+    return None if None in values else tuple(v for v in values if v is not None)

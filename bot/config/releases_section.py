@@ -20,6 +20,8 @@ from bot.config.names import (
 from bot.config.reading import (
     Field,
     Problems,
+    checked,
+    checked_list,
     comment_hint,
     read_bool,
     read_choice,
@@ -28,7 +30,7 @@ from bot.config.reading import (
     read_mapping,
     read_text,
 )
-from bot.config.sections import NOTICE_MODES, checked, checked_list, unknown_cluster
+from bot.config.sections import NOTICE_MODES, unknown_cluster
 from bot.core.durations import format_duration
 
 DURATION_KEYS = ("helm_timeout", "track_timeout", "poll_interval", "approval_ttl", "config_error_grace")
@@ -54,7 +56,7 @@ def _chart(text: str) -> str | None:
 
 def _deployers(problems: Problems, f: Field) -> tuple[str, ...] | None:
     who = checked_list(problems, f, lambda t: check_user_or_group_id(t, allow_everyone=True), what=_WHO)
-    if who is not None and not who and not problems_at(problems, f):
+    if who == ():
         problems.at(f, f"empty: nobody could deploy; list {_WHO}")
         return None
     return who
@@ -63,11 +65,6 @@ def _deployers(problems: Problems, f: Field) -> tuple[str, ...] | None:
 def _approvers(problems: Problems, f: Field) -> tuple[str, ...] | None:
     return checked_list(problems, f, lambda t: check_user_or_group_id(t, allow_everyone=False),
                         what="user IDs (U0123ABC) or user group IDs (S0123ABC)")
-
-
-def problems_at(problems: Problems, f: Field) -> bool:
-    prefix = f.path
-    return any(p.path == prefix or p.path.startswith(prefix + "[") for p in problems.items)
 
 
 Reader = Callable[[Problems, Field], Any]
@@ -172,6 +169,12 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
     def effective(key: str) -> Written | None:
         return own.get(key) or defaults.written.get(key)
 
+    def bad(key: str) -> bool:
+        """Written (here, or under defaults when not here) with a value already reported as wrong."""
+        if key in m:
+            return key not in own and not m[key].is_null
+        return key in defaults.present and key not in defaults.written
+
     missing = False
     for key, hint, shared in (
         ("name", "the Helm release name", False),
@@ -202,7 +205,9 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
 
     protected = effective("protected")
     approvers = effective("approvers")
-    if protected is not None and protected.value and not (approvers and approvers.value):
+    if bad("approvers") or bad("deployers"):
+        missing = True
+    elif protected is not None and protected.value and not (approvers and approvers.value):
         where = own.get("approvers") or own.get("protected") or protected
         problems.add(item.key("approvers"), where.field.line,
                      "protected: true needs approvers (a second person must approve each deploy); list user "
@@ -216,8 +221,7 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
                          f"{approvers.value[0]} is the only deployer and the only approver: nobody else "
                          "could approve (nobody approves their own deploy)")
     # A key written with a bad value (already reported) leaves the release out of the checks across releases.
-    written_but_bad = any(key not in own and not f.is_null for key, f in m.items())
-    if missing or written_but_bad:
+    if missing or any(bad(key) for key in m):
         return None
 
     values = {key: w.value for key, w in {**defaults.written, **own}.items()}

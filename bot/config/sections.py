@@ -7,7 +7,6 @@ defaults for whatever was missing or wrong (the caller raises if any problem was
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -33,6 +32,8 @@ from bot.config.names import (
 from bot.config.reading import (
     Field,
     Problems,
+    checked,
+    checked_list,
     quote,
     read_bool,
     read_choice,
@@ -54,37 +55,14 @@ _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+(\[[A-Za-z0-9_.-]+\])?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 
-def checked(problems: Problems, f: Field | None, check: Callable[[str], str | None], *,
-            what: str = "text") -> str | None:
-    """read_text, then a shape check (names.check_*) whose message becomes the problem."""
-    text = read_text(problems, f, what=what)
-    if text is None or f is None:
-        return None
-    message = check(text)
-    if message:
-        problems.at(f, message)
-        return None
-    return text
-
-
-def checked_list(problems: Problems, f: Field | None, check: Callable[[str], str | None], *,
-                 what: str) -> tuple[str, ...] | None:
-    """A list whose every entry passes `check` (None when absent; bad entries are problems and left out)."""
-    items = read_list(problems, f, what=what)
-    if items is None:
-        return None
-    values = [checked(problems, item, check, what=what) for item in items]
-    return tuple(v for v in values if v is not None)
-
-
 def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
 def read_slack(problems: Problems, f: Field | None) -> SlackSettings:
     base = SlackSettings()
-    m = read_mapping(problems, f, ("mode", "api_url", "port", "host", "team_id", "commands")) if f and \
-        not f.is_null else {}
+    m = read_mapping(problems, f, ("mode", "api_url", "port", "host", "team_id", "commands")) \
+        if f is not None and not f.is_null else {}
     if m is None:
         return base
     mode = _or(read_choice(problems, m.get("mode"), ("http", "socket")), "http")
@@ -115,7 +93,7 @@ def _api_url(problems: Problems, f: Field | None) -> str | None:
 
 
 def _commands(problems: Problems, f: Field | None, commands: dict[str, str]) -> dict[str, str]:
-    m = read_mapping(problems, f, COMMANDS, what="command renames") if f and not f.is_null else {}
+    m = read_mapping(problems, f, COMMANDS, what="command renames") if f is not None and not f.is_null else {}
     seen: dict[str, str] = {}
     for key, value_field in (m or {}).items():
         name = read_text(problems, value_field, what="a slash command like /deploy")
@@ -140,7 +118,7 @@ STATE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def read_state(problems: Problems, f: Field | None) -> StateSettings:
-    m = read_mapping(problems, f, ("url",)) if f and not f.is_null else {}
+    m = read_mapping(problems, f, ("url",)) if f is not None and not f.is_null else {}
     url_field = (m or {}).get("url")
     url = read_text(problems, url_field, what="a URL")
     if url is None or url_field is None:
@@ -170,7 +148,7 @@ _JITTER = 1.2   # client-go's leader election: renew_deadline must exceed retry_
 def read_leader_election(problems: Problems, f: Field | None, state: StateSettings,
                          clusters: dict[str, ClusterSettings]) -> LeaderElectionSettings:
     base = LeaderElectionSettings()
-    m = read_mapping(problems, f, LEADER_KEYS) if f and not f.is_null else {}
+    m = read_mapping(problems, f, LEADER_KEYS) if f is not None and not f.is_null else {}
     m = m or {}
     cluster = checked(problems, m.get("cluster"), lambda t: check_dns_label(t, "cluster name"))
     if cluster is not None and cluster not in clusters:
@@ -203,7 +181,7 @@ def read_clusters(problems: Problems, f: Field | None) -> dict[str, ClusterSetti
     default = {DEFAULT_CLUSTER: ClusterSettings(DEFAULT_CLUSTER)}
     if f is None or f.is_null:
         return default
-    m = read_mapping(problems, f, _AnyKey(), what="cluster names")
+    m = read_mapping(problems, f, None, what="cluster names")
     if m is None:
         return default
     if not m and not f.node.value:
@@ -221,19 +199,12 @@ def read_clusters(problems: Problems, f: Field | None) -> dict[str, ClusterSetti
         context = read_text(problems, settings.get("context"), what="a context name")
         clusters[name] = ClusterSettings(name, kubeconfig, context,
                                          in_cluster=kubeconfig is None and context is None)
-    return clusters
-
-
-class _AnyKey(tuple[str, ...]):
-    """`known` for mappings whose keys are names chosen by the user (clusters, labels)."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
+    return clusters or default   # none readable: each is a problem already
 
 
 def read_notices(problems: Problems, f: Field | None) -> NoticeSettings:
     m = read_mapping(problems, f, ("enabled", "namespaces", "default_channel", "routes")) \
-        if f and not f.is_null else {}
+        if f is not None and not f.is_null else {}
     m = m or {}
     routes = [_route(problems, item) for item in read_list(problems, m.get("routes"), what="routes") or []]
     return NoticeSettings(
@@ -251,7 +222,7 @@ def _route(problems: Problems, f: Field) -> NoticeRoute | None:
     if "channel" not in m and "mode" not in m:
         problems.at(f, "a route needs a channel, a mode (all, failures, mute), or both")
     labels: dict[str, str] = {}
-    label_fields = read_mapping(problems, m["labels"], _AnyKey(), what="labels") \
+    label_fields = read_mapping(problems, m["labels"], None, what="labels") \
         if "labels" in m and not m["labels"].is_null else {}
     for key, value in (label_fields or {}).items():
         text = read_text(problems, value, what="a label value") if not value.is_null else ""
@@ -305,7 +276,7 @@ def _texts(problems: Problems, f: Field | None) -> list[str] | None:
 
 
 def read_log(problems: Problems, f: Field | None) -> LogSettings:
-    m = read_mapping(problems, f, ("format", "level")) if f and not f.is_null else {}
+    m = read_mapping(problems, f, ("format", "level")) if f is not None and not f.is_null else {}
     m = m or {}
     return LogSettings(
         format=_or(read_choice(problems, m.get("format"), ("text", "json")), "text"),
@@ -313,7 +284,7 @@ def read_log(problems: Problems, f: Field | None) -> LogSettings:
 
 
 def read_helm(problems: Problems, f: Field | None) -> HelmSettings:
-    m = read_mapping(problems, f, ("binary", "max_history")) if f and not f.is_null else {}
+    m = read_mapping(problems, f, ("binary", "max_history")) if f is not None and not f.is_null else {}
     m = m or {}
     return HelmSettings(
         binary=_or(read_text(problems, m.get("binary"), what="a path or a command name"), "helm"),

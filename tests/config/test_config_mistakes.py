@@ -702,6 +702,17 @@ def test_a_bad_value_does_not_cause_a_second_problem() -> None:
     assert [(p.path, p.line) for p in problems] == [("releases[1].environment", 8)]
 
 
+@pytest.mark.parametrize(
+    "extra",
+    ["    protected: true\n    approvers: [bob]\n", "    protected: true\n    approvers: U0123ABC\n"],
+    ids=["approver-name", "approvers-not-a-list"],
+)
+def test_a_bad_approver_is_one_problem(extra: str) -> None:
+    problems = problems_of(RELEASE + extra)
+    path = "releases[0].approvers" + ("[0]" if "[" in extra else "")
+    assert [(p.path, p.line) for p in problems] == [(path, 7)]
+
+
 @pytest.mark.parametrize("secret", ["xoxb-1111-2222-abcdefgh", "xapp-1-A1-2-abc", "xoxp-9-abc"])
 def test_secrets_never_appear_in_problems(secret: str) -> None:
     text = RELEASE + (
