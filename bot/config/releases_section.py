@@ -164,66 +164,42 @@ def read_releases(problems: Problems, f: Field | None, defaults: DefaultsRead,
     return result
 
 
+@dataclass
+class _Entry:
+    """One `releases:` item being checked: what it says, and what defaults: add."""
+
+    item: Field
+    m: dict[str, Field]
+    own: dict[str, Written]
+    defaults: DefaultsRead
+
+    def effective(self, key: str) -> Written | None:
+        return self.own.get(key) or self.defaults.written.get(key)
+
+    def bad(self, key: str) -> bool:
+        """Written (here, or under defaults when not here) with a value already reported as wrong."""
+        if key in self.m:
+            return key not in self.own and not self.m[key].is_null
+        return key in self.defaults.present and key not in self.defaults.written
+
+
+_REQUIRED = (
+    ("name", "the Helm release name", False),
+    ("chart", "the chart to install: a path, repo/chart or oci:// reference", False),
+    ("channel", "the channel ID (C0123ABC) its messages go to", True),
+    ("deployers", f"who may /deploy and /rollback: {_WHO}", True),
+)
+
+
 def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: dict[str, Written],
                    defaults: DefaultsRead, clusters: dict[str, ClusterSettings]) -> ReleaseSettings | None:
-    def effective(key: str) -> Written | None:
-        return own.get(key) or defaults.written.get(key)
-
-    def bad(key: str) -> bool:
-        """Written (here, or under defaults when not here) with a value already reported as wrong."""
-        if key in m:
-            return key not in own and not m[key].is_null
-        return key in defaults.present and key not in defaults.written
-
-    missing = False
-    for key, hint, shared in (
-        ("name", "the Helm release name", False),
-        ("chart", "the chart to install: a path, repo/chart or oci:// reference", False),
-        ("channel", "the channel ID (C0123ABC) its messages go to", True),
-        ("deployers", f"who may /deploy and /rollback: {_WHO}", True),
-    ):
-        if effective(key) is None:
-            missing = True
-            written = m.get(key)
-            if (written is None or written.is_null) and not (shared and key in defaults.present):
-                also = f" (here or as defaults.{key})" if shared else ""
-                line = written.line if written is not None else item.line
-                problems.add(item.key(key), line, f"missing{also}: {hint}{comment_hint(problems, written)}")
-
-    cluster = effective("cluster")
-    if cluster is not None and cluster.value not in clusters:
-        if cluster.field.path.startswith("releases"):
-            problems.at(cluster.field, unknown_cluster(cluster.value, clusters))
-        missing = True
-    elif cluster is None and "cluster" in defaults.present and "cluster" not in m:
-        missing = True   # defaults.cluster is wrong, and reported there
-    elif cluster is None and len(clusters) > 1:
-        problems.add(item.key("cluster"), item.line,
-                     f"missing: there are several clusters ({', '.join(clusters)}); say which (here or as "
-                     "defaults.cluster)")
-        missing = True
-
-    protected = effective("protected")
-    approvers = effective("approvers")
-    if bad("approvers") or bad("deployers"):
-        missing = True
-    elif protected is not None and protected.value and not (approvers and approvers.value):
-        where = own.get("approvers") or own.get("protected") or protected
-        problems.add(item.key("approvers"), where.field.line,
-                     "protected: true needs approvers (a second person must approve each deploy); list user "
-                     "or user group IDs here or as defaults.approvers")
-        missing = True
-    elif protected is not None and protected.value and approvers is not None:
-        deployers = effective("deployers")
-        if deployers is not None and len(approvers.value) == 1 and tuple(deployers.value) == tuple(
-                approvers.value) and approvers.value[0][0] in "UW":
-            problems.add(item.key("approvers"), approvers.field.line,
-                         f"{approvers.value[0]} is the only deployer and the only approver: nobody else "
-                         "could approve (nobody approves their own deploy)")
+    """The release with defaults applied, or None when anything about it is wrong (each a problem)."""
+    entry = _Entry(item, m, own, defaults)
+    complete = all([_check_required(problems, entry), _check_cluster(problems, entry, clusters),
+                    _check_approval(problems, entry)])
     # A key written with a bad value (already reported) leaves the release out of the checks across releases.
-    if missing or any(bad(key) for key in m):
+    if not complete or any(entry.bad(key) for key in m):
         return None
-
     values = {key: w.value for key, w in {**defaults.written, **own}.items()}
     for key in DURATION_KEYS:
         values.setdefault(key, getattr(defaults.settings, key))
@@ -232,6 +208,60 @@ def _build_release(problems: Problems, item: Field, m: dict[str, Field], own: di
     if "track_timeout" in own or "helm_timeout" in own:
         _check_timeouts(problems, own, release, release.label)
     return release
+
+
+def _check_required(problems: Problems, entry: _Entry) -> bool:
+    complete = True
+    for key, hint, shared in _REQUIRED:
+        if entry.effective(key) is not None:
+            continue
+        complete = False
+        written = entry.m.get(key)
+        if (written is None or written.is_null) and not (shared and key in entry.defaults.present):
+            also = f" (here or as defaults.{key})" if shared else ""
+            line = written.line if written is not None else entry.item.line
+            problems.add(entry.item.key(key), line, f"missing{also}: {hint}{comment_hint(problems, written)}")
+    return complete
+
+
+def _check_cluster(problems: Problems, entry: _Entry, clusters: dict[str, ClusterSettings]) -> bool:
+    cluster = entry.effective("cluster")
+    if cluster is not None and cluster.value not in clusters:
+        if cluster.field.path.startswith("releases"):   # defaults.cluster is reported once, there
+            problems.at(cluster.field, unknown_cluster(cluster.value, clusters))
+        return False
+    if cluster is None and entry.bad("cluster"):
+        return False
+    if cluster is None and len(clusters) > 1:
+        problems.add(entry.item.key("cluster"), entry.item.line,
+                     f"missing: there are several clusters ({', '.join(clusters)}); say which (here or as "
+                     "defaults.cluster)")
+        return False
+    return True
+
+
+def _check_approval(problems: Problems, entry: _Entry) -> bool:
+    """A protected release needs someone other than the requester to approve."""
+    if entry.bad("approvers") or entry.bad("deployers") or entry.bad("protected"):
+        return False
+    protected, approvers = entry.effective("protected"), entry.effective("approvers")
+    if protected is None or not protected.value:
+        return True
+    if approvers is None or not approvers.value:
+        where = entry.own.get("approvers") or entry.own.get("protected") or protected
+        problems.add(entry.item.key("approvers"), where.field.line,
+                     "protected: true needs approvers (a second person must approve each deploy); list user "
+                     "or user group IDs here or as defaults.approvers")
+        return False
+    deployers = entry.effective("deployers")
+    only = approvers.value[0]
+    sole = tuple(approvers.value) == (only,) and only[0] in "UW"   # one person, not a group
+    if sole and deployers is not None and tuple(deployers.value) == (only,):
+        problems.add(entry.item.key("approvers"), approvers.field.line,
+                     f"{only} is the only deployer and the only approver: nobody else could approve (nobody "
+                     "approves their own deploy)")
+        return False
+    return True
 
 
 def _check_unique(problems: Problems, built: list[tuple[ReleaseSettings, Field, dict[str, Written]]]) -> None:
