@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote as url_quote
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.config.cron import CronSchedule
 from bot.config.errors import UnknownReleaseError
@@ -74,9 +76,6 @@ class StateSettings:
         password = env.get(STATE_PASSWORD_ENV)
         if not password or url.startswith("sqlite:"):
             return url
-        from urllib.parse import quote as url_quote
-        from urllib.parse import urlsplit, urlunsplit
-
         parts = urlsplit(url)
         if parts.password is not None:
             return url

@@ -14,14 +14,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
 
 import yaml
 
 from bot.config.errors import ConfigProblem
 from bot.core.durations import format_duration, parse_duration
-
-T = TypeVar("T")
 
 _STR, _INT, _FLOAT, _BOOL, _NULL, _MERGE = (
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "merge"))
