@@ -19,6 +19,7 @@ from bot.app.operations import Operations, new_deploy_id, parent_message
 from bot.app.ports import Clock, ClusterPort, RevisionHeadLike, Target
 from bot.core.planning import detect_operation
 from bot.core.releases import Release
+from bot.store import Store
 from bot.store.records import DeployRecord
 
 log = logging.getLogger("helmbot.app")
@@ -38,7 +39,7 @@ Router = Callable[[Target, Release | None], Route]
 
 
 class ReleaseDetector:
-    def __init__(self, *, store: object, clusters: Mapping[str, ClusterPort], operations: Operations,
+    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort], operations: Operations,
                  router: Router, clock: Clock, follow: Callable[[DeployRecord], None],
                  wake_delivery: Callable[[], None]) -> None:
         self.store = store
@@ -67,7 +68,7 @@ class ReleaseDetector:
     def _scan_release(self, target: Target, heads: list[RevisionHeadLike], *, startup: bool) -> int:
         store = self.store
         newest = heads[-1]
-        last = store.last_seen_revision(target.cluster, target.namespace, target.release)  # type: ignore[attr-defined]
+        last = store.last_seen_revision(target.cluster, target.namespace, target.release)
         if last is not None and newest.revision <= last:
             return 0
         if last is None and startup:
@@ -78,16 +79,16 @@ class ReleaseDetector:
             candidates = [h for h in heads if last is None or h.revision > last]
             origin = "catchup" if startup else "passive"
         handled = sum(1 for head in candidates if self._handle(target, head, origin=origin))
-        store.set_last_seen_revision(target.cluster, target.namespace, target.release,  # type: ignore[attr-defined]
+        store.set_last_seen_revision(target.cluster, target.namespace, target.release,
                                      newest.revision)
         return handled
 
     def _handle(self, target: Target, head: RevisionHeadLike, *, origin: str) -> bool:
         store = self.store
         revision = head.revision
-        if store.find_deploy(target.cluster, target.namespace, target.release, revision) is not None:  # type: ignore[attr-defined]
+        if store.find_deploy(target.cluster, target.namespace, target.release, revision) is not None:
             return False
-        for pending in store.pending_deploys(target.cluster, target.namespace, target.release):  # type: ignore[attr-defined]
+        for pending in store.pending_deploys(target.cluster, target.namespace, target.release):
             if pending.previous_revision is None or revision > pending.previous_revision:
                 if self.operations.attach_new_revision(pending, revision) is not None:
                     return True
@@ -111,7 +112,7 @@ class ReleaseDetector:
             description=release.description if release is not None else None,
             created_at=now, updated_at=now, finished_at=None, notify=route.mode)
         messages = [parent_message(record, now)] if route.channel and route.mode == "all" else []
-        record, created = store.claim_revision(record, messages=messages)  # type: ignore[attr-defined]
+        record, created = store.claim_revision(record, messages=messages)
         if not created:
             return False
         log.info("%s revision %s made outside helmbot (%s): %s", target, revision, origin,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from bot.app.ports import Actor, Clock, ClusterPort, HelmPort, Target
 from bot.errors import HelmbotError, describe_error
+from bot.store import Store
 from bot.store.records import DeployRecord, OutboxMessage
 
 log = logging.getLogger("helmbot.app")
@@ -47,9 +48,8 @@ def new_deploy_id() -> str:
 
 def parent_message(record: DeployRecord, now: datetime) -> OutboxMessage:
     """The outbox entry that posts a deploy's parent message; its content is rendered when it is sent."""
-    return OutboxMessage(id=None, key=f"parent:{record.id}", channel=record.channel or "", kind="post",
-                         deploy_id=record.id, thread_of=None, payload={}, status="pending", attempts=0,
-                         not_before=None, created_at=now, sent_at=None, ts=None, error=None)
+    return OutboxMessage(key=f"parent:{record.id}", channel=record.channel or "", kind="post",
+                         deploy_id=record.id, payload={}, created_at=now)
 
 
 def pending_helm_state(cluster: ClusterPort, target: Target) -> tuple[int, str] | None:
@@ -74,7 +74,7 @@ def last_deployed_revision(cluster: ClusterPort, target: Target) -> int | None:
 
 
 class Operations:
-    def __init__(self, *, store: object, clusters: Mapping[str, ClusterPort],
+    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort],
                  helm_for: Callable[[str], HelmPort], executor: Executor, clock: Clock,
                  on_revision: Callable[[DeployRecord], None], wake_delivery: Callable[[], None]) -> None:
         self.store = store
@@ -93,11 +93,11 @@ class Operations:
         cluster = self.clusters[target.cluster]
         now = self.clock()
         deploy_id = new_deploy_id()
-        lock = store.acquire_lock(target.cluster, target.namespace, target.release,  # type: ignore[attr-defined]
+        lock = store.acquire_lock(target.cluster, target.namespace, target.release,
                                   holder=actor.user_id, deploy_id=deploy_id,
                                   ttl=job.helm_timeout * 4 + track_timeout + LOCK_SLACK, now=now)
         if lock is None:
-            held = store.get_lock(target.cluster, target.namespace, target.release)  # type: ignore[attr-defined]
+            held = store.get_lock(target.cluster, target.namespace, target.release)
             raise LockHeld(target, held)
         try:
             pending = pending_helm_state(cluster, target)
@@ -111,9 +111,9 @@ class Operations:
                 chart_version=job.version, app_version=None,
                 previous_revision=newest_revision(cluster, target), description=None,
                 created_at=now, updated_at=now, finished_at=None)
-            record = store.create_deploy(record, messages=[parent_message(record, now)])  # type: ignore[attr-defined]
+            record = store.create_deploy(record, messages=[parent_message(record, now)])
         except BaseException:
-            store.release_lock(target.cluster, target.namespace, target.release,  # type: ignore[attr-defined]
+            store.release_lock(target.cluster, target.namespace, target.release,
                                deploy_id=deploy_id)
             raise
         self.wake_delivery()
@@ -145,22 +145,20 @@ class Operations:
         """helm returned: make sure the revision it wrote is attached; if it wrote none, the deploy failed
         with helm's own words."""
         store = self.store
-        record = store.get_deploy(deploy_id)  # type: ignore[attr-defined]
+        record = store.get_deploy(deploy_id)
         if record is None:
             return
         if record.revision is None:
             record = self.attach_new_revision(record) or record
         if record.revision is not None:
             if error is not None:
-                store.add_deploy_note(deploy_id, helm_error=describe_error(error))  # type: ignore[attr-defined]
+                store.update_deploy(deploy_id, helm_error=describe_error(error))
             return
         message = describe_error(error) if error is not None else "helm wrote no new revision"
         now = self.clock()
-        store.record_progress(deploy_id, tracker_state=None, status="failed",  # type: ignore[attr-defined]
-                              last_events=[*record.last_events, {"type": "helm_error", "message": message,
-                                                                  "at": now.isoformat()}],
-                              messages=[], parent_changed=True, finished_at=now)
-        store.release_lock(record.cluster, record.namespace, record.release,  # type: ignore[attr-defined]
+        store.record_progress(deploy_id, tracker_state=None, status="failed", last_events=record.last_events,
+                              parent_changed=True, finished_at=now, helm_error=message)
+        store.release_lock(record.cluster, record.namespace, record.release,
                            deploy_id=deploy_id)
         self.wake_delivery()
 
@@ -174,7 +172,7 @@ class Operations:
             if not newer:
                 return None
             revision = min(newer)
-        attached = self.store.attach_revision(record.id, revision)  # type: ignore[attr-defined]
+        attached = self.store.attach_revision(record.id, revision)
         if attached is not None:
             log.info("deploy %s: %s revision %s", record.id, record.release, revision)
             self.on_revision(attached)

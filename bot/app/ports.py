@@ -32,6 +32,12 @@ class Target:
         return f"{self.release} in {self.namespace}" + (f" ({self.cluster})" if self.cluster != "default" else "")
 
 
+class ChartInfoLike(Protocol):
+    name: str
+    version: str
+    app_version: str
+
+
 class HelmPort(Protocol):
     """helm, run against one target's cluster. Raises bot.helm.HelmError (one-line, redacted message)."""
 
@@ -45,6 +51,8 @@ class HelmPort(Protocol):
                values_files: Sequence[str], is_upgrade: bool) -> str: ...
 
     def get_values(self, target: Target, *, revision: int | None = None) -> dict[str, Any]: ...
+
+    def chart_info(self, target: Target, *, chart: str, version: str | None) -> ChartInfoLike: ...
 
 
 class TrackerDriver(Protocol):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from datetime import datetime
 
 from bot.app.commands import PromoteCommand
@@ -28,6 +29,7 @@ from bot.core.plans import (
 )
 from bot.core.releases import Release
 from bot.errors import HelmbotError, describe_error
+from bot.store import Store
 from bot.store.records import DeployRecord
 
 log = logging.getLogger("helmbot.app")
@@ -52,7 +54,7 @@ class Preflight:
 
 
 class Queries:
-    def __init__(self, *, config: Config, store: object, clusters: Mapping[str, ClusterPort],
+    def __init__(self, *, config: Config, store: Store, clusters: Mapping[str, ClusterPort],
                  helm_for: Callable[[str], HelmPort], clock: Clock) -> None:
         self.config = config
         self.store = store
@@ -108,17 +110,17 @@ class Queries:
     def _status_view(self, settings: ReleaseSettings) -> StatusView:
         target = target_of(settings)
         cluster_name = settings.cluster if len(self.config.clusters) > 1 else None
-        base = dict(label=settings.label, namespace=settings.namespace, cluster=cluster_name)
+        base = StatusView(label=settings.label, namespace=settings.namespace, cluster=cluster_name,
+                          revision=None, status=None, chart=None, app_version=None, updated=None)
         freeze = freeze_active(self.config.freezes, settings.name, settings.environment, self.clock())
         freeze_text = (freeze.reason or "deploy freeze") if freeze is not None else None
         try:
             heads = list(self.clusters[target.cluster].revisions(target.namespace, target.release))
         except HelmbotError as exc:
-            return StatusView(**base, revision=None, status=None, chart=None, app_version=None, updated=None,
-                              freeze=freeze_text, error=describe_error(exc))
-        lock = self.store.get_lock(*_key(target))  # type: ignore[attr-defined]
+            return replace(base, freeze=freeze_text, error=describe_error(exc))
+        lock = self.store.get_lock(*_key(target))
         lock_text = (f"held by <@{lock.holder}> since {lock.since:%H:%M} UTC" if lock is not None else None)
-        recent = self.store.recent_deploys(*_key(target), limit=5)  # type: ignore[attr-defined]
+        recent = self.store.recent_deploys(*_key(target), limit=5)
         running = next((r for r in recent if r.status in ("pending", "running")), None)
         finished = next((r for r in recent if r.status not in ("pending", "running")), None)
         running_text = (f"{running.operation} to revision {running.revision or '…'} by "
@@ -127,11 +129,11 @@ class Queries:
         verdict = (f"revision {finished.revision}: {finished.status.replace('_', ' ')}"
                    if finished is not None else None)
         if not heads:
-            return StatusView(**base, revision=None, status="not installed", chart=None, app_version=None,
-                              updated=None, running=running_text, lock=lock_text, freeze=freeze_text)
+            return replace(base, status="not installed", running=running_text, lock=lock_text,
+                           freeze=freeze_text)
         newest = heads[-1]
         release = self.clusters[target.cluster].release(target.namespace, target.release, newest.revision)
-        return StatusView(**base, revision=newest.revision, status=newest.status,
+        return replace(base, revision=newest.revision, status=newest.status,
                           chart=f"{release.chart_name}-{release.chart_version}" if release else None,
                           app_version=release.app_version if release else None,
                           updated=release.last_deployed if release else None, running=running_text,
@@ -140,7 +142,7 @@ class Queries:
     def history(self, release: str, environment: str | None) -> Reply:
         settings = resolve(self.config, release, environment)
         target = target_of(settings)
-        ours = {r.revision: r for r in self.store.recent_deploys(*_key(target), limit=50)}  # type: ignore[attr-defined]
+        ours = {r.revision: r for r in self.store.recent_deploys(*_key(target), limit=50)}
         lines = []
         for rel in reversed(self._history(target)[-20:]):
             record = ours.get(rel.revision)
@@ -163,21 +165,23 @@ class Queries:
         helm = self.helm_for(target.cluster)
         history = self._history(target)
         current = history[-1] if history else None
+        chart = job.chart or settings.chart
         try:
-            text = helm.render(target, chart=job.chart or settings.chart, version=job.version,
-                               values=dict(job.values), values_files=list(job.values_files),
-                               is_upgrade=current is not None)
+            info = helm.chart_info(target, chart=chart, version=job.version)
+            text = helm.render(target, chart=chart, version=job.version, values=dict(job.values),
+                               values_files=list(job.values_files), is_upgrade=current is not None)
             values_from = helm.get_values(target) if current is not None else None
+            rendered = RenderedChart.from_template(text, namespace=target.namespace, chart_name=info.name,
+                                                   chart_version=info.version)
+            values_to = dict(values_from or {})
+            for key, value in job.values:
+                _set_dotted(values_to, key, value)
+            plan = plan_deploy(current, rendered, chart_version_to=info.version,
+                               app_version_to=info.app_version, values_from=values_from, values_to=values_to,
+                               shown_keys=settings.allows_value, helm_timeout=settings.helm_timeout,
+                               install=current is None, release=target.release, namespace=target.namespace)
         except HelmbotError as exc:
             return Reply.refused(f"cannot plan {settings.label}: {describe_error(exc)}")
-        rendered = RenderedChart.parse(text)
-        values_to = dict(values_from or {})
-        for key, value in job.values:
-            _set_dotted(values_to, key, value)
-        plan = plan_deploy(current, rendered, chart_version_to=job.version or rendered.chart_version,
-                           app_version_to=rendered.app_version, values_from=values_from, values_to=values_to,
-                           shown_keys=settings.allows_value, helm_timeout=settings.helm_timeout,
-                           install=current is None)
         lines = tuple(plan_lines(plan))
         hazards = tuple(f"{h.message} — {h.fix}" for h in plan.hazards)
         return Reply.info(f"plan for {settings.label}", card=PlanView(f"Plan: {request.summary} of "
@@ -199,16 +203,18 @@ class Queries:
         if revision == current.revision:
             return Reply.refused(f"revision {revision} is the current one")
         helm = self.helm_for(target.cluster)
+        values_from: dict[str, Any] | None
         try:
             values_from = helm.get_values(target)
             values_to = helm.get_values(target, revision=revision)
         except HelmbotError as exc:
             log.warning("rollback preflight without values: %s", describe_error(exc))
-            values_from = values_to = None
+            values_from, values_to = None, {}
         preflight = plan_rollback(current, target_release, values_from=values_from, values_to=values_to,
-                                  shown_keys=settings.allows_value)
+                                  shown_keys=settings.allows_value, helm_timeout=settings.helm_timeout)
         return Preflight(title=f"Roll back {settings.label} from revision {current.revision} to {revision}?",
-                         lines=tuple(preflight_lines(preflight)), revision=revision)
+                         lines=tuple(preflight_lines(preflight)), revision=revision,
+                         hazards=tuple(f"{h.message} — {h.fix}" for h in preflight.hazards))
 
     def promote(self, command: PromoteCommand, actor: Actor,
                 start: Callable[[CheckedRequest, Actor], Reply]) -> Reply:

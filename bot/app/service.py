@@ -41,6 +41,7 @@ from bot.app.requests import (
 from bot.app.views import ApprovalView, PreflightView
 from bot.config import Config
 from bot.errors import HelmbotError, describe_error
+from bot.store import Store
 from bot.store.records import Approval, AuditEntry
 
 log = logging.getLogger("helmbot.app")
@@ -50,7 +51,7 @@ CLICK_MEMORY = timedelta(hours=24)
 
 
 class HelmBot:
-    def __init__(self, *, config: Config, store: object, clusters: Mapping[str, ClusterPort],
+    def __init__(self, *, config: Config, store: Store, clusters: Mapping[str, ClusterPort],
                  operations: Operations, queries: Queries, clock: Clock,
                  post_card: Callable[[str, Any], None]) -> None:
         self.config = config
@@ -148,7 +149,7 @@ class HelmBot:
 
     def click_rollback(self, deploy_id: str, actor: Actor) -> Reply:
         """The Roll back button of a deploy's parent message (Slack asked the user to confirm already)."""
-        record = self.store.get_deploy(deploy_id)  # type: ignore[attr-defined]
+        record = self.store.get_deploy(deploy_id)
         if record is None:
             return Reply.refused("that deploy is unknown to helmbot (its record is gone)")
         settings = self.queries.settings_for(record)
@@ -167,12 +168,12 @@ class HelmBot:
         return self._start(request, actor, new_deploy_id())
 
     def click_confirm(self, pending_id: str, actor: Actor) -> Reply:
-        approval = self.store.get_approval(pending_id)  # type: ignore[attr-defined]
+        approval = self.store.get_approval(pending_id)
         if approval is None or approval.request.get("kind") != "confirm":
             return Reply.refused("that confirmation is unknown or has expired")
         if approval.requested_by != actor.user_id:
             return Reply.refused("only the person who asked can confirm this")
-        decided = self.store.decide_approval(pending_id, status="approved", decided_by=actor.user_id,  # type: ignore[attr-defined]
+        decided = self.store.decide_approval(pending_id, status="approved", decided_by=actor.user_id,
                                              now=self.clock())
         if decided is None:
             return Reply.refused("this was already confirmed, or it expired")
@@ -189,7 +190,7 @@ class HelmBot:
         return self._decide(approval_id, actor, "rejected")
 
     def _decide(self, approval_id: str, actor: Actor, status: str) -> Reply:
-        approval = self.store.get_approval(approval_id)  # type: ignore[attr-defined]
+        approval = self.store.get_approval(approval_id)
         if approval is None or approval.request.get("kind") != "approval":
             return Reply.refused("that approval request is unknown")
         request = self._request_of(approval)
@@ -197,10 +198,10 @@ class HelmBot:
             return Reply.refused("a second person must approve: you asked for this deploy")
         if not request.settings.may_approve(actor.user_id, actor.groups):
             return Reply.refused(f"you are not an approver of {request.settings.label}")
-        decided = self.store.decide_approval(approval_id, status=status, decided_by=actor.user_id,  # type: ignore[attr-defined]
+        decided = self.store.decide_approval(approval_id, status=status, decided_by=actor.user_id,
                                              now=self.clock())
         if decided is None:
-            current = self.store.get_approval(approval_id)  # type: ignore[attr-defined]
+            current = self.store.get_approval(approval_id)
             state = current.status if current is not None else "gone"
             return Reply.refused(f"this request is already {state}")
         self.post_card(decided.channel or request.settings.channel, self._approval_view(decided, request))
@@ -249,7 +250,7 @@ class HelmBot:
                      "summary": request.summary, "reason": reason},
             requested_by=actor.user_id, approvers=list(settings.approvers), status="pending", decided_by=None,
             created_at=now, expires_at=now + ttl, decided_at=None, channel=settings.channel, message_ts=None)
-        return self.store.create_approval(approval)  # type: ignore[attr-defined]
+        return self.store.create_approval(approval)
 
     def _ask_approval(self, request: CheckedRequest, actor: Actor, request_key: str | None) -> Reply:
         settings = request.settings
@@ -276,7 +277,7 @@ class HelmBot:
 
     def expire_approvals(self, now: datetime) -> int:
         """Mark overdue approvals expired and update their cards; returns how many."""
-        expired = self.store.expire_approvals(now)  # type: ignore[attr-defined]
+        expired = self.store.expire_approvals(now)
         for approval in expired:
             if approval.request.get("kind") != "approval":
                 continue
@@ -288,7 +289,7 @@ class HelmBot:
         return len(expired)
 
     def _once(self, key: str) -> bool:
-        return bool(self.store.remember_once(key, now=self.clock(), ttl=CLICK_MEMORY))  # type: ignore[attr-defined]
+        return bool(self.store.remember_once(key, now=self.clock(), ttl=CLICK_MEMORY))
 
     def _audit(self, actor: Actor, action: str, target: str, reply: Reply) -> None:
         entry = AuditEntry(at=self.clock(), actor=actor.user_id, action=action, target=target,
@@ -299,7 +300,7 @@ class HelmBot:
         log.info("audit %s", {"actor": entry.actor, "action": entry.action, "target": entry.target,
                               "outcome": entry.outcome})
         try:
-            self.store.audit(entry)  # type: ignore[attr-defined]
+            self.store.audit(entry)
         except HelmbotError as exc:
             log.warning("audit record not stored: %s", describe_error(exc))
 

@@ -24,6 +24,7 @@ from bot.core.events import EventType, Outcome, TrackEvent
 from bot.core.status import DEFAULT_POLICY, Policy
 from bot.core.tracking import ReleaseTracker
 from bot.errors import HelmbotError, describe_error
+from bot.store import Store
 from bot.store.records import DeployRecord
 
 log = logging.getLogger("helmbot.app")
@@ -52,7 +53,7 @@ STATUS_OF = {Outcome.SUCCEEDED: "succeeded", Outcome.FAILED: "failed", Outcome.T
 
 
 class TrackingService:
-    def __init__(self, *, store: object, clusters: Mapping[str, ClusterPort], sink: MessageSink,
+    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort], sink: MessageSink,
                  scheduler: TickScheduler, clock: Clock,
                  settings_for: Callable[[DeployRecord], TrackSettings]) -> None:
         self.store = store
@@ -74,7 +75,7 @@ class TrackingService:
         """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
         to pick up deploys started by other replicas). Returns how many were newly followed."""
         started = 0
-        for record in self.store.active_deploys():  # type: ignore[attr-defined]
+        for record in self.store.active_deploys():
             if record.revision is not None and self.follow(record):
                 started += 1
         return started
@@ -176,7 +177,7 @@ class TrackingService:
             status = "running"
         messages = self.sink.thread_messages(record, summary, events) if events else []
         last = [*(record.last_events or []), *(e.to_dict() for e in events)][-LAST_EVENTS:]
-        track.record = self.store.record_progress(  # type: ignore[attr-defined]
+        track.record = self.store.record_progress(
             record.id, tracker_state=track.tracker.to_state(), status=status, last_events=last,
             messages=messages, parent_changed=changed, finished_at=finished_at)
         self.sink.wake()
@@ -184,7 +185,7 @@ class TrackingService:
     def _finish(self, track: _Track) -> None:
         record = track.record
         log.info("deploy %s: %s revision %s %s", record.id, record.release, record.revision, record.status)
-        self.store.release_lock(record.cluster, record.namespace, record.release,  # type: ignore[attr-defined]
+        self.store.release_lock(record.cluster, record.namespace, record.release,
                                 deploy_id=record.id)
         self.stop(record.id)
 

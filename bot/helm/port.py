@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.helm.args import ValuesPolicy
-from bot.helm.preview import get_values, render_chart
+from bot.helm.preview import ChartInfo, chart_info, get_values, render_chart
 from bot.helm.runner import HelmRunner
 
 
@@ -49,3 +49,6 @@ class HelmCli:
 
     def get_values(self, target: TargetLike, *, revision: int | None = None) -> dict[str, Any]:
         return get_values(self.runner, target.release, namespace=target.namespace, revision=revision)
+
+    def chart_info(self, target: TargetLike, *, chart: str, version: str | None) -> ChartInfo:
+        return chart_info(self.runner, chart, version=version)

@@ -159,44 +159,83 @@ class DeliveryWorker:
         """True: sent; False: the call failed (retry later or given up); None: not sendable yet."""
         thread_ts = None
         if msg.thread_of:
-            parent = self.store.message_by_key(msg.thread_of)
+            parent = self.store.get_message(msg.thread_of)
             if parent is None or parent.status == "failed":
                 self.store.mark_failed(msg.id, error="its parent message could not be posted")
                 return False
             if parent.ts is None:
                 return None
             thread_ts = parent.ts
-        payload = self._payload(msg)
+        if msg.kind == "update":
+            return self._update_message(msg, thread_ts)
+        payload, version = self._payload(msg)
         if payload is None:
             self.store.mark_failed(msg.id, error="its deploy record is gone")
             return False
         self.store.mark_in_flight(msg.id, self.clock())
         self._last_post[msg.channel] = self.monotonic()
+        method = "chat.postMessage"
         try:
             response = self.client.chat_postMessage(
                 channel=msg.channel, text=payload.text, blocks=payload.blocks or None, thread_ts=thread_ts,
                 reply_broadcast=payload.reply_broadcast if thread_ts else None, unfurl_links=False,
                 unfurl_media=False, metadata={"event_type": METADATA_EVENT,
                                               "event_payload": {"key": msg.key}})
+            metrics.SLACK_CALLS.labels(method, "ok").inc()
+            ts = str(response.get("ts"))
+            self.store.mark_sent(msg.id, ts=ts, now=self.clock(), channel=str(response.get("channel") or ""),
+                                 parent_version=version)
+            file = msg.payload.get("file")
+            if isinstance(file, dict) and thread_ts:
+                method = "files.upload"
+                self.client.files_upload_v2(channel=str(response.get("channel") or msg.channel),
+                                            thread_ts=thread_ts, content=str(file.get("content") or ""),
+                                            filename=str(file.get("filename") or "log.txt"),
+                                            title=str(file.get("title") or "log"))
+                metrics.SLACK_CALLS.labels(method, "ok").inc()
         except SlackApiError as exc:
-            self._failed(msg, "chat.postMessage", exc)
+            if method == "files.upload":
+                log.warning("log file for %s not uploaded: %s", msg.key, exc.response.get("error"))
+                return True
+            self._failed(msg, method, exc)
             return False
         except (SlackClientError, OSError) as exc:
-            self._retry(msg, "chat.postMessage", f"connection: {type(exc).__name__}")
+            if method == "files.upload":
+                log.warning("log file for %s not uploaded: %s", msg.key, type(exc).__name__)
+                return True
+            self._retry(msg, method, f"connection: {type(exc).__name__}")
             return False
-        metrics.SLACK_CALLS.labels("chat.postMessage", "ok").inc()
-        ts = str(response.get("ts"))
-        self.store.mark_sent(msg.id, ts=ts, now=self.clock(), channel=str(response.get("channel") or ""))
         return True
 
-    def _payload(self, msg: OutboxMessage) -> Rendered | None:
+    def _update_message(self, msg: OutboxMessage, ts: str | None) -> bool | None:
+        """An edit of a message we posted (an approval card once decided)."""
+        if ts is None:
+            return None
+        self.store.mark_in_flight(msg.id, self.clock())
+        try:
+            self.client.chat_update(channel=msg.channel, ts=ts,
+                                    text=str(msg.payload.get("text") or " "),
+                                    blocks=list(msg.payload.get("blocks") or []))
+        except SlackApiError as exc:
+            self._failed(msg, "chat.update", exc)
+            return False
+        except (SlackClientError, OSError) as exc:
+            self._retry(msg, "chat.update", f"connection: {type(exc).__name__}")
+            return False
+        metrics.SLACK_CALLS.labels("chat.update", "ok").inc()
+        self.store.mark_sent(msg.id, ts=ts, now=self.clock())
+        return True
+
+    def _payload(self, msg: OutboxMessage) -> tuple[Rendered | None, int | None]:
         if msg.payload.get("text") or msg.payload.get("blocks"):
             return Rendered(str(msg.payload.get("text") or ""), list(msg.payload.get("blocks") or []),
-                            bool(msg.payload.get("reply_broadcast")))
+                            bool(msg.payload.get("reply_broadcast"))), None
         if msg.deploy_id is None:
-            return None
+            return None, None
         record = self.store.get_deploy(msg.deploy_id)
-        return self.render_parent(record) if record is not None else None
+        if record is None:
+            return None, None
+        return self.render_parent(record), record.parent_version
 
     # -- parents updated in place -------------------------------------------------------------------------
 
@@ -301,7 +340,7 @@ class DeliveryWorker:
         oldest = f"{msg.created_at.timestamp() - 5:.6f}"
         try:
             if msg.thread_of:
-                parent = self.store.message_by_key(msg.thread_of)
+                parent = self.store.get_message(msg.thread_of)
                 if parent is None or parent.ts is None:
                     return None
                 response = self.client.conversations_replies(channel=msg.channel, ts=parent.ts, oldest=oldest,

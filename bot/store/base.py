@@ -44,96 +44,25 @@ class Store(Protocol):
     """What the app needs to survive kill -9, restarts and several replicas (docs/bot-design.md)."""
 
     # deploy records
-    def create_deploy(self, rec: DeployRecord) -> DeployRecord: ...
+    def create_deploy(self, rec: DeployRecord, *, messages: Sequence[OutboxMessage] = ()) -> DeployRecord: ...
     def get_deploy(self, deploy_id: str) -> DeployRecord | None: ...
     def find_deploy(
         self, cluster: str, namespace: str, release: str, revision: int
     ) -> DeployRecord | None: ...
-    def claim_revision(self, rec: DeployRecord) -> tuple[DeployRecord, bool]: ...
+    def claim_revision(
+        self, rec: DeployRecord, *, messages: Sequence[OutboxMessage] = ()
+    ) -> tuple[DeployRecord, bool]: ...
     def update_deploy(self, deploy_id: str, **fields: Any) -> DeployRecord: ...
     def active_deploys(self, cluster: str | None = None) -> list[DeployRecord]: ...
-    def pending_deploys(self, cluster: str, namespace: str, release: str) -> list[DeployRecord]:
-        """helmbot's own operations still waiting for the revision helm will write, oldest first."""
-        return self._select(
-            DeployRecord,
-            f"SELECT * FROM deploys WHERE {_RELEASE} AND revision IS NULL AND status = 'pending' "
-            "ORDER BY created_at, id",
-            self._release_params(cluster, namespace, release),
-        )
-
-    def attach_revision(self, deploy_id: str, revision: int) -> DeployRecord | None:
-        """Give a pending record the revision helm wrote; None when it has one already or another record
-        holds that revision (the unique key decides, whoever comes first)."""
-        params = {"id": deploy_id, "revision": _non_negative(revision),
-                  "now": self.encode_time(datetime.now(UTC))}
-        try:
-            with self._tx() as tx:
-                rows = tx.execute(
-                    "UPDATE deploys SET revision = :revision, status = 'running', updated_at = :now, "
-                    "parent_version = parent_version + 1 WHERE id = :id AND revision IS NULL RETURNING *",
-                    params,
-                )
-        except RecordExists:
-            return None
-        return self._one(DeployRecord, rows)
-
+    def pending_deploys(self, cluster: str, namespace: str, release: str) -> list[DeployRecord]: ...
+    def attach_revision(self, deploy_id: str, revision: int) -> DeployRecord | None: ...
     def record_progress(
-        self,
-        deploy_id: str,
-        *,
-        status: str,
-        tracker_state: Mapping[str, Any] | None,
-        last_events: Sequence[Mapping[str, Any]],
-        messages: Sequence[OutboxMessage] = (),
-        parent_changed: bool = True,
-        finished_at: datetime | None = None,
-        **fields: Any,
-    ) -> DeployRecord:
-        """One tracking step, atomically: the tracker's state, its events, the thread replies they make
-        and a newer version of the parent message. A crash either keeps all of it or none."""
-        values: dict[str, Any] = {"status": status, "last_events": list(last_events), **fields}
-        if tracker_state is not None:
-            values["tracker_state"] = dict(tracker_state)
-        if finished_at is not None:
-            values["finished_at"] = finished_at
-        unknown = set(values) - _DEPLOY_UPDATABLE
-        if unknown:
-            raise TypeError(f"record_progress cannot set {sorted(unknown)}")
-        values["updated_at"] = datetime.now(UTC)
-        params = {
-            name: self._encode(DeployRecord, name, DeployRecord.normalize(name, value))
-            for name, value in values.items()
-        }
-        assignments = ", ".join(f"{name} = :{name}" for name in params)
-        if parent_changed:
-            assignments += ", parent_version = parent_version + 1"
-        with self._tx() as tx:
-            rows = tx.execute(
-                f"UPDATE deploys SET {assignments} WHERE id = :id RETURNING *", {**params, "id": deploy_id}
-            )
-            updated = self._one(DeployRecord, rows)
-            if updated is None:
-                raise RecordNotFound(f"no deploy record {deploy_id}")
-            self._enqueue_all(tx, messages)
-        return updated
-
-    def dirty_parents(self, limit: int = 100) -> list[DeployRecord]:
-        """Records whose parent message is posted but behind their newest picture, longest waiting first."""
-        return self._select(
-            DeployRecord,
-            "SELECT * FROM deploys WHERE parent_ts IS NOT NULL AND parent_version > parent_sent_version "
-            "ORDER BY updated_at, id LIMIT :limit",
-            {"limit": limit},
-        )
-
-    def mark_parent_sent(self, deploy_id: str, version: int) -> None:
-        """Slack shows the picture of `version` (never goes back: a slower, older update loses)."""
-        with self._tx() as tx:
-            tx.execute(
-                "UPDATE deploys SET parent_sent_version = :v WHERE id = :id AND parent_sent_version < :v",
-                {"id": deploy_id, "v": _non_negative(version)},
-            )
-
+        self, deploy_id: str, *, status: str, tracker_state: Mapping[str, Any] | None,
+        last_events: Sequence[Mapping[str, Any]], messages: Sequence[OutboxMessage] = (),
+        parent_changed: bool = True, finished_at: datetime | None = None, **fields: Any,
+    ) -> DeployRecord: ...
+    def dirty_parents(self, limit: int = 100) -> list[DeployRecord]: ...
+    def mark_parent_sent(self, deploy_id: str, version: int) -> None: ...
     def recent_deploys(
         self, cluster: str, namespace: str, release: str, limit: int = 20
     ) -> list[DeployRecord]: ...
@@ -172,7 +101,12 @@ class Store(Protocol):
     def get_message(self, key: str) -> OutboxMessage | None: ...
     def pending_messages(self, channel: str | None = None, limit: int = 100) -> list[OutboxMessage]: ...
     def mark_in_flight(self, msg_id: str, now: datetime) -> None: ...
-    def mark_sent(self, msg_id: str, *, ts: str, now: datetime) -> None: ...
+    def mark_sent(
+        self, msg_id: str, *, ts: str, now: datetime, channel: str | None = None,
+        parent_version: int | None = None,
+    ) -> None: ...
+    def mark_failed(self, msg_id: str, *, error: str) -> None: ...
+    def in_flight_messages(self) -> list[OutboxMessage]: ...
     def mark_retry(self, msg_id: str, *, not_before: datetime, error: str) -> None: ...
     def outbox_depth(self) -> int: ...
     # health
@@ -393,6 +327,88 @@ class SqlStore(ABC):
             f"SELECT * FROM deploys WHERE {where} ORDER BY created_at, id",
             {"s0": s0, "s1": s1, "cluster": cluster},
         )
+
+    def pending_deploys(self, cluster: str, namespace: str, release: str) -> list[DeployRecord]:
+        """helmbot's own operations still waiting for the revision helm will write, oldest first."""
+        return self._select(
+            DeployRecord,
+            f"SELECT * FROM deploys WHERE {_RELEASE} AND revision IS NULL AND status = 'pending' "
+            "ORDER BY created_at, id",
+            self._release_params(cluster, namespace, release),
+        )
+
+    def attach_revision(self, deploy_id: str, revision: int) -> DeployRecord | None:
+        """Give a pending record the revision helm wrote; None when it has one already or another record
+        holds that revision (the unique key decides, whoever comes first)."""
+        params = {"id": deploy_id, "revision": _non_negative(revision),
+                  "now": self.encode_time(datetime.now(UTC))}
+        try:
+            with self._tx() as tx:
+                rows = tx.execute(
+                    "UPDATE deploys SET revision = :revision, status = 'running', updated_at = :now, "
+                    "parent_version = parent_version + 1 WHERE id = :id AND revision IS NULL RETURNING *",
+                    params,
+                )
+        except RecordExists:
+            return None
+        return self._one(DeployRecord, rows)
+
+    def record_progress(
+        self,
+        deploy_id: str,
+        *,
+        status: str,
+        tracker_state: Mapping[str, Any] | None,
+        last_events: Sequence[Mapping[str, Any]],
+        messages: Sequence[OutboxMessage] = (),
+        parent_changed: bool = True,
+        finished_at: datetime | None = None,
+        **fields: Any,
+    ) -> DeployRecord:
+        """One tracking step, atomically: the tracker's state, its events, the thread replies they make
+        and a newer version of the parent message. A crash either keeps all of it or none."""
+        values: dict[str, Any] = {"status": status, "last_events": list(last_events), **fields}
+        if tracker_state is not None:
+            values["tracker_state"] = dict(tracker_state)
+        if finished_at is not None:
+            values["finished_at"] = finished_at
+        unknown = set(values) - _DEPLOY_UPDATABLE
+        if unknown:
+            raise TypeError(f"record_progress cannot set {sorted(unknown)}")
+        values["updated_at"] = datetime.now(UTC)
+        params = {
+            name: self._encode(DeployRecord, name, DeployRecord.normalize(name, value))
+            for name, value in values.items()
+        }
+        assignments = ", ".join(f"{name} = :{name}" for name in params)
+        if parent_changed:
+            assignments += ", parent_version = parent_version + 1"
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"UPDATE deploys SET {assignments} WHERE id = :id RETURNING *", {**params, "id": deploy_id}
+            )
+            updated = self._one(DeployRecord, rows)
+            if updated is None:
+                raise RecordNotFound(f"no deploy record {deploy_id}")
+            self._enqueue_all(tx, messages)
+        return updated
+
+    def dirty_parents(self, limit: int = 100) -> list[DeployRecord]:
+        """Records whose parent message is posted but behind their newest picture, longest waiting first."""
+        return self._select(
+            DeployRecord,
+            "SELECT * FROM deploys WHERE parent_ts IS NOT NULL AND parent_version > parent_sent_version "
+            "ORDER BY updated_at, id LIMIT :limit",
+            {"limit": limit},
+        )
+
+    def mark_parent_sent(self, deploy_id: str, version: int) -> None:
+        """Slack shows the picture of `version` (never goes back: a slower, older update loses)."""
+        with self._tx() as tx:
+            tx.execute(
+                "UPDATE deploys SET parent_sent_version = :v WHERE id = :id AND parent_sent_version < :v",
+                {"id": deploy_id, "v": _non_negative(version)},
+            )
 
     def recent_deploys(
         self, cluster: str, namespace: str, release: str, limit: int = 20

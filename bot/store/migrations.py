@@ -147,6 +147,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE deploys ADD COLUMN parent_version INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE deploys ADD COLUMN parent_sent_version INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE deploys ADD COLUMN helm_error TEXT",
+            "ALTER TABLE deploys ADD COLUMN chart_from TEXT",
+            "ALTER TABLE deploys ADD COLUMN app_from TEXT",
             "CREATE INDEX deploys_pending_revision ON deploys (cluster, namespace, release, status)",
         ),
     ),

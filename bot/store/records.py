@@ -123,6 +123,8 @@ class DeployRecord(_Record):
     parent_version: int = 0             # bumped when the parent message's picture changed
     parent_sent_version: int = 0        # the version Slack shows (the parent is updated while behind)
     helm_error: str | None = None       # helm's own one-line failure, when helm failed
+    chart_from: str | None = None       # the chart ("shop-1.4.2") and app version it replaces
+    app_from: str | None = None
 
     @classmethod
     def normalize(cls, name: str, value: Any) -> Any:
