@@ -33,9 +33,12 @@ class Target:
 
 
 class ChartInfoLike(Protocol):
-    name: str
-    version: str
-    app_version: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def app_version(self) -> str: ...
 
 
 class HelmPort(Protocol):
@@ -65,9 +68,12 @@ class TrackerDriver(Protocol):
 
 
 class RevisionHeadLike(Protocol):
-    name: str
-    revision: int
-    status: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def status(self) -> str: ...
 
 
 class ClusterPort(Protocol):

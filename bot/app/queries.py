@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from bot.app.commands import PromoteCommand
-from bot.app.ports import Actor, ClusterPort, Clock, HelmPort, Target
+from bot.app.ports import Actor, Clock, ClusterPort, HelmPort, Target
 from bot.app.replies import Reply
 from bot.app.requests import CheckedRequest, check_deployer, check_values, resolve, target_of
 from bot.app.views import HelpView, HistoryView, PlanView, RevisionLine, StatusView

@@ -25,7 +25,7 @@ from bot.app.commands import (
     parse_rollback,
 )
 from bot.app.operations import LockHeld, Operations, PendingRelease, job_summary, new_deploy_id
-from bot.app.ports import Actor, ClusterPort, Clock
+from bot.app.ports import Actor, Clock, ClusterPort
 from bot.app.queries import Queries
 from bot.app.replies import Reply, ReplyKind
 from bot.app.requests import (
@@ -182,6 +182,20 @@ class HelmBot:
         if request.needs_approval:
             return self._ask_approval(request, actor, pending_id)
         return self._start(request, actor, new_deploy_id())
+
+    def plan_for_approval(self, approval_id: str, actor: Actor) -> Reply:
+        """The plan of a request waiting for approval, for the approver about to decide."""
+        approval = self.store.get_approval(approval_id)
+        if approval is None or approval.request.get("kind") != "approval":
+            return Reply.refused("that approval request is unknown")
+        request = self._request_of(approval)
+        if request.job.operation == "rollback":
+            preflight = self.queries.rollback_preflight(request)
+            if isinstance(preflight, Reply):
+                return preflight
+            return Reply.info(preflight.title, card=PreflightView(preflight.title, preflight.lines, "",
+                                                                  hazards=preflight.hazards))
+        return self.queries.plan(request, actor)
 
     def click_approve(self, approval_id: str, actor: Actor) -> Reply:
         return self._decide(approval_id, actor, "approved")

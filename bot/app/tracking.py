@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.app.ports import Clock, ClusterPort, MessageSink, TickScheduler, TrackerDriver
 from bot.core.events import EventType, Outcome, TrackEvent
@@ -45,7 +46,7 @@ class _Track:
     record: DeployRecord
     tracker: ReleaseTracker
     driver: TrackerDriver
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: Any = field(default_factory=threading.RLock)  # re-entrant: a tick may stop its own track
     errors: int = 0
 
 

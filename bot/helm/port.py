@@ -17,9 +17,12 @@ from bot.helm.runner import HelmRunner
 
 
 class TargetLike(Protocol):
-    cluster: str
-    namespace: str
-    release: str
+    @property
+    def cluster(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def release(self) -> str: ...
 
 
 class HelmCli:

@@ -91,7 +91,7 @@ def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, ex
         return Actor(user_id=user, team_id=team, channel_id=_channel_of(body), groups=found)
 
     @app.middleware
-    def same_workspace(body: Mapping[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002
+    def same_workspace(body: Mapping[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
         if team_id:
             _, team = _user_of(body)
             if team and team != team_id:
@@ -115,15 +115,18 @@ def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, ex
         metrics.COMMANDS.labels(name, reply.kind.value).inc()
         ack(**_ack_payload(reply))
 
-    for use_case, slash in commands.items():
-        def on_command(ack: Callable[..., None], body: Mapping[str, Any], respond: Callable[..., None],
-                       _use_case: str = use_case) -> None:
+    def command_listener(use_case: str) -> Callable[..., None]:
+        # Bolt injects listener arguments by name, so the use case is bound by a closure, not a default.
+        def on_command(ack: Callable[..., None], body: Mapping[str, Any], respond: Callable[..., None]) -> None:
             actor = actor_of(body)
             text = str(body.get("text") or "")
             key = str(body.get("trigger_id") or "") or None
-            answer(ack, respond, lambda: bot.command(_use_case, text, actor, request_key=key), f"/{_use_case}")
+            answer(ack, respond, lambda: bot.command(use_case, text, actor, request_key=key), f"/{use_case}")
 
-        app.command(slash)(on_command)
+        return on_command
+
+    for use_case, slash in commands.items():
+        app.command(slash)(command_listener(use_case))
 
     @app.action(re.compile(r"^helmbot_"))
     def on_action(ack: Callable[..., None], body: Mapping[str, Any], action: Mapping[str, Any],

@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: BotHttpServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)
 
     def _send(self, response: HttpResponse) -> None:
