@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any, cast
 
 from bot.core.model.failures import FailureData, VerdictData
-from bot.core.model.text import one_line
 from bot.core.model.values import json_safe, parse_time, to_utc
+from bot.text import one_line
 
 __all__ = ["EventType", "Outcome", "TrackEvent", "json_safe", "parse_time", "to_utc"]
 

@@ -3,6 +3,7 @@ in-cluster. Every failure becomes a one-line `KubeConfigError`, never a library 
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from kubernetes.config.kube_config import list_kube_config_contexts, load_kube_c
 
 from bot.kube.client import KubeClient, RequestCounter
 from bot.kube.errors import KubeConfigError
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 def default_kubeconfig_paths() -> list[Path]:
@@ -95,4 +98,5 @@ def default_namespace(kubeconfig: str | None = None, context: str | None = None)
 def new_client(kubeconfig: str | None = None, context: str | None = None, *,
                counter: RequestCounter | None = None) -> KubeClient:
     configuration = load_configuration(kubeconfig, context)
+    log.info("Kubernetes API at %s%s", configuration.host, f" (context {context})" if context else "")
     return KubeClient(ApiClient(configuration=configuration), counter=counter)

@@ -15,8 +15,8 @@ from bot.core.model.failures import (
 )
 from bot.core.model.policy import DEFAULT_POLICY, Policy, policy_from_dict, policy_to_dict
 from bot.core.model.states import DONE_STATES, PhaseKind, PhaseState, State, StepState
-from bot.core.model.text import clip, join_lines, one_line, plural
 from bot.core.model.values import api_time, json_safe, parse_time, to_utc
+from bot.text import clip, join_lines, one_line, plural
 
 __all__ = [
     "DEFAULT_POLICY",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
-from bot.core.model.text import join_lines
+from bot.text import join_lines
 
 LOG_LINES_SHOWN = 10  # log lines of a failure shown to a person
 

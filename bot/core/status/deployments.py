@@ -17,7 +17,6 @@ from typing import Any
 from bot.core.model.failures import Failure
 from bot.core.model.policy import Policy
 from bot.core.model.states import State
-from bot.core.model.text import plural
 from bot.core.status.assessment import Assessment
 from bot.core.status.objects import (
     as_int,
@@ -43,6 +42,7 @@ from bot.core.status.rollout import (
     progress_text,
     replica_failure_finding,
 )
+from bot.text import plural
 
 
 def new_replica_set(dep: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:

@@ -12,7 +12,6 @@ from typing import Any
 from bot.core.model.failures import Failure
 from bot.core.model.policy import Policy
 from bot.core.model.states import State
-from bot.core.model.text import plural
 from bot.core.status.assessment import Assessment
 from bot.core.status.objects import (
     as_int,
@@ -27,6 +26,7 @@ from bot.core.status.objects import (
 )
 from bot.core.status.pods import Finding, analyze_pod
 from bot.core.status.rollout import Counters, PodView, failed_create_finding, failed_result, with_note
+from bot.text import plural
 
 
 def _job_pods(job: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -42,7 +42,6 @@ from bot.core.model.durations import format_age
 from bot.core.model.failures import Failure
 from bot.core.model.policy import Policy
 from bot.core.model.states import State
-from bot.core.model.text import plural
 from bot.core.model.values import api_time
 from bot.core.status.assessment import Assessment
 from bot.core.status.objects import (
@@ -58,6 +57,7 @@ from bot.core.status.objects import (
     spec_of,
     status_of,
 )
+from bot.text import plural
 
 TRANSIENT_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
 IMMEDIATE_WAITING = frozenset({"ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})

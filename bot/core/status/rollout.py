@@ -31,7 +31,6 @@ from bot.core.model.durations import format_age
 from bot.core.model.failures import Failure
 from bot.core.model.policy import Policy
 from bot.core.model.states import State
-from bot.core.model.text import plural
 from bot.core.model.values import api_time
 from bot.core.status.assessment import Assessment
 from bot.core.status.objects import (
@@ -48,6 +47,7 @@ from bot.core.status.objects import (
     spec_of,
 )
 from bot.core.status.pods import Finding, PodFindings, analyze_pod
+from bot.text import plural
 
 Rule = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], datetime, Policy], Assessment]
 REVISION = "deployment.kubernetes.io/revision"

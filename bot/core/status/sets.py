@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.core.model.policy import Policy
 from bot.core.model.states import State
-from bot.core.model.text import plural
 from bot.core.status.assessment import Assessment
 from bot.core.status.objects import as_int, labels_of, meta, owned_by, spec_of, status_of
 from bot.core.status.pods import Finding
@@ -26,6 +25,7 @@ from bot.core.status.rollout import (
     pods_of,
     progress_text,
 )
+from bot.text import plural
 
 
 def assess_stateful_set(

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from bot.core.events import EventType
 from bot.core.model.failures import Failure
-from bot.core.model.text import one_line
 from bot.core.planning import Operation, detect_operation, hook_events
 from bot.core.releases import Release, ReleaseStatus
 from bot.core.status import Assessment
@@ -28,6 +27,7 @@ from bot.core.tracking.logs import (
 from bot.core.tracking.run import ClusterView, Run
 from bot.core.tracking.state import FailureRecord, TrackedStep
 from bot.core.tracking.text import failure_data, failure_line
+from bot.text import one_line
 
 
 def record_failures(

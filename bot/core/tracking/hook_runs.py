@@ -31,6 +31,7 @@ from typing import Any
 from bot.core.model.values import api_time
 from bot.core.releases import HookPhase, Release
 from bot.core.tracking.state import HookRecord
+from bot.text import one_line
 
 STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's (creationTimestamp has whole seconds)
 NO_RECORD_SKEW = timedelta(seconds=1)  # creationTimestamp is truncated to whole seconds
@@ -103,7 +104,7 @@ def revision_result(release: Release, events: Iterable[str]) -> tuple[bool, str]
     for hook in release.hooks:
         if wanted & set(hook.events) and hook.last_run.phase is HookPhase.FAILED:
             return False, f"hook {hook.kind}/{hook.name} failed (Helm's hook record)"
-    description = " ".join(release.description.split())
+    description = one_line(release.description)
     return bool(_SUCCESS_DESCRIPTION.match(description)), description
 
 

@@ -17,6 +17,7 @@ from bot.core.model.states import StepState
 from bot.core.tracking.run import ClusterView, Run
 from bot.core.tracking.state import STREAM_TAIL, FailureRecord, LogRequest, TrackedStep
 from bot.core.tracking.text import log_lines_line
+from bot.text import one_line
 
 FAILURE_TAIL = 20  # lines asked for a failing container, and kept in its failure
 LOG_KEEP = 200  # lines remembered per container (new-line detection, tails after deletion)
@@ -138,7 +139,7 @@ def log_unavailable(f: FailureRecord, delivered: Sequence[str], error: str | Non
     if not f.needs_logs or not error:
         return None
     tail = list(delivered[-FAILURE_TAIL:])
-    return None if tail and tail != f.baseline else " ".join(error.split())
+    return None if tail and tail != f.baseline else one_line(error)
 
 
 def plan_log_requests(

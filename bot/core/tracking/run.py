@@ -13,10 +13,10 @@ from typing import Any
 
 from bot.core.events import EventType, TrackEvent
 from bot.core.model.policy import Policy
-from bot.core.model.text import one_line
 from bot.core.releases import Release, ReleaseStatus
 from bot.core.tracking.hook_runs import records_of
 from bot.core.tracking.state import TrackedStep, TrackerState
+from bot.text import one_line
 
 StepEvents = list[tuple[TrackedStep, EventType, str, dict[str, Any]]]
 

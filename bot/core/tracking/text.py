@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.core.model.durations import format_duration
 from bot.core.model.failures import FailureData
-from bot.core.model.text import one_line, plural
 from bot.core.tracking.state import FailureRecord, TrackedStep, TrackerState
+from bot.text import one_line, plural
 
 
 def tracking_started_line(s: TrackerState, plan: list[dict[str, Any]], *, tracked: bool) -> str:

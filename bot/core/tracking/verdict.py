@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from bot.core.events import EventType, Outcome
 from bot.core.model.failures import VerdictData
 from bot.core.model.states import StepState
-from bot.core.model.text import one_line
 from bot.core.releases import Release, ReleaseStatus
 from bot.core.tracking.failures import superseded_result
 from bot.core.tracking.run import Run
@@ -28,6 +27,7 @@ from bot.core.tracking.text import (
     succeeded_reason,
     timed_out_reason,
 )
+from bot.text import one_line
 
 NEARING_FRACTION = 0.8  # warn once when a hook has used this much of helm's --timeout
 

@@ -1,4 +1,4 @@
-"""Text helpers every renderer shares: one line, a bounded length, plurals.
+"""Text helpers every layer shares (core, adapters, CLI, Slack, errors): one line, a bounded length, plurals.
 
 Two ways to make text one line, for two purposes: `one_line` folds all white space (an event's message,
 a verdict's reason), `join_lines` keeps each line's own spacing and joins the lines with " / " (an error or
