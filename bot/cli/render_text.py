@@ -16,8 +16,7 @@ from bot.core.events import EventType, Outcome, TrackEvent
 from bot.core.model.failures import LOG_LINES_SHOWN, failure_lines, text_lines
 from bot.core.summary import TrackSummary
 from bot.core.timeline import render_timeline
-from bot.text import clip
-from bot.text import join_lines as one_line
+from bot.text import clip, join_lines
 
 __all__ = ["TextRenderer", "event_line", "heartbeat_line", "timestamp", "verdict_lines"]
 HEARTBEAT_LOG_LINE = 120   # characters of a Job's last log line in a heartbeat
@@ -37,7 +36,7 @@ def event_line(event: TrackEvent) -> str:
         parts.append(f"[{event.phase}]")
     if event.subject and not _names(event.subject, event.message):
         parts.append(f"{event.subject}:")
-    parts.append(one_line(event.message))
+    parts.append(join_lines(event.message))
     return " ".join(parts)
 
 
@@ -51,7 +50,7 @@ def verdict_lines(verdict: TrackEvent) -> list[str]:
     outcome = verdict.data.get("outcome") or ""
     label = {Outcome.SUCCEEDED.value: "SUCCEEDED", Outcome.FAILED.value: "FAILED",
              Outcome.TIMED_OUT.value: "TIMED OUT"}.get(str(outcome), str(outcome).upper() or "DONE")
-    reason = one_line(verdict.data.get("reason") or verdict.message)
+    reason = join_lines(verdict.data.get("reason") or verdict.message)
     out = [f"{timestamp(verdict)} {label}: {verdict.release} revision {verdict.revision} "
            f"in {verdict.namespace}: {reason}"]
     failures = verdict.data.get("failures") or []
@@ -77,7 +76,7 @@ def heartbeat_line(summary: TrackSummary, now: datetime) -> str:
         if seconds is not None:
             text += f" for {format_duration(timedelta(seconds=max(0, int(seconds))))}"
         if job.last_log_line:
-            last = clip(one_line(job.last_log_line), HEARTBEAT_LOG_LINE, breaks=(" ",),
+            last = clip(join_lines(job.last_log_line), HEARTBEAT_LOG_LINE, breaks=(" ",),
                         keep=HEARTBEAT_LOG_LINE // 2)
             text += f' (last log: "{last}")'
         parts.append(text)
@@ -87,7 +86,7 @@ def heartbeat_line(summary: TrackSummary, now: datetime) -> str:
         if workload.desired is not None:
             parts.append(f"{workload.kind}/{workload.name} {workload.ready or 0}/{workload.desired} ready")
         else:
-            parts.append(f"{workload.kind}/{workload.name} " + (one_line(workload.reason) or "in progress"))
+            parts.append(f"{workload.kind}/{workload.name} " + (join_lines(workload.reason) or "in progress"))
     for gated in summary.gated:
         count = len(gated.pods)
         on = f"waiting on {gated.job}" if gated.job else "waiting in Init"
