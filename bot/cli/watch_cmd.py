@@ -145,7 +145,8 @@ def _watch(args: argparse.Namespace) -> int:
         policy = dataclasses.replace(
             policy, config_error_grace=_duration("--config-error-grace", args.config_error_grace))
 
-    from bot.kube.config import default_namespace, new_client
+    from bot.kube.client import new_client
+    from bot.kube.config import default_namespace
     from bot.kube.informer import InformerRegistry
     from bot.kube.releases import find_latest_revision
     from bot.kube.runner import run_tracker

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -18,8 +19,10 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiClient
 
+from bot.kube.config import load_configuration
 from bot.kube.errors import ApiConnectionError, error_from_status
 
+log = logging.getLogger("helmbot.kube")
 Lines = list[str]  # (the `list` verb below shadows the builtin inside the class body)
 
 
@@ -255,6 +258,14 @@ class KubeClient:
         finally:
             response.release_conn()
         return text.splitlines()
+
+
+def new_client(kubeconfig: str | None = None, context: str | None = None, *,
+               counter: RequestCounter | None = None) -> KubeClient:
+    """A client for the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster) and context."""
+    configuration = load_configuration(kubeconfig, context)
+    log.info("Kubernetes API at %s%s", configuration.host, f" (context {context})" if context else "")
+    return KubeClient(ApiClient(configuration=configuration), counter=counter)
 
 
 def _scope(rt: ResourceType, namespace: str | None) -> str | None:

@@ -3,19 +3,15 @@ in-cluster. Every failure becomes a one-line `KubeConfigError`, never a library 
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-from kubernetes.client import ApiClient, Configuration
+from kubernetes.client import Configuration
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import SERVICE_HOST_ENV_NAME, load_incluster_config
 from kubernetes.config.kube_config import list_kube_config_contexts, load_kube_config
 
-from bot.kube.client import KubeClient, RequestCounter
 from bot.kube.errors import KubeConfigError
-
-log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 def default_kubeconfig_paths() -> list[Path]:
@@ -93,10 +89,3 @@ def default_namespace(kubeconfig: str | None = None, context: str | None = None)
     if IN_CLUSTER_NAMESPACE.is_file():
         return IN_CLUSTER_NAMESPACE.read_text().strip() or "default"
     return "default"
-
-
-def new_client(kubeconfig: str | None = None, context: str | None = None, *,
-               counter: RequestCounter | None = None) -> KubeClient:
-    configuration = load_configuration(kubeconfig, context)
-    log.info("Kubernetes API at %s%s", configuration.host, f" (context {context})" if context else "")
-    return KubeClient(ApiClient(configuration=configuration), counter=counter)

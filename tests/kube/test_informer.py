@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.kube.client import KubeClient
-from bot.kube.config import new_client
+from bot.kube.client import KubeClient, new_client
 from bot.kube.errors import (
     ApiConnectionError,
     Forbidden,
