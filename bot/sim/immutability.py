@@ -67,19 +67,42 @@ _OBJECT_META_ORDER = ("name", "generateName", "namespace", "uid", "labels", "ann
                       "finalizers")
 
 
+# Field order of the internal structs printed most (core.PodSpec, core.Container); others keep their order.
+_POD_SPEC_ORDER = (
+    "volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy",
+    "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy", "nodeSelector",
+    "serviceAccountName", "automountServiceAccountToken", "nodeName", "securityContext", "imagePullSecrets",
+    "hostname", "subdomain",
+    "setHostnameAsFQDN", "affinity", "schedulerName", "tolerations", "hostAliases", "priorityClassName",
+    "priority", "preemptionPolicy", "dnsConfig", "readinessGates", "runtimeClassName", "overhead",
+    "enableServiceLinks", "topologySpreadConstraints", "os", "schedulingGates", "resourceClaims", "resources")
+_CONTAINER_ORDER = (
+    "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "resizePolicy",
+    "restartPolicy", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe",
+    "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy", "securityContext",
+    "stdin", "stdinOnce", "tty")
+_V1_ONLY = frozenset({"serviceAccount"})  # deprecated v1 aliases the internal struct does not have
+
+
 def _go_name(key: str) -> str:
     return _GO_NAMES.get(key) or key[:1].upper() + key[1:]
 
 
-def _internal(value: Any, key: str = "") -> Any:
+def _ordered(value: dict, order: tuple[str, ...]) -> list[str]:
+    known = [k for k in order if k in value]
+    return known + [k for k in value if k not in order and k not in _V1_ONLY]
+
+
+def _internal(value: Any, key: str = "", order: tuple[str, ...] = ()) -> Any:
     """A versioned (v1) value as the apiserver's internal Go struct marshals: Go field names, maps sorted."""
     if isinstance(value, list):
-        return [_internal(v) for v in value]
+        item_order = _CONTAINER_ORDER if key in ("containers", "initContainers") else ()
+        return [_internal(v, order=item_order) for v in value]
     if not isinstance(value, dict):
         return value
     if key in _MAP_FIELDS:
         return {k: _internal(value[k]) for k in sorted(value)}
-    return {_go_name(k): _internal(v, k) for k, v in value.items()}
+    return {_go_name(k): _internal(value[k], k) for k in _ordered(value, order)}
 
 
 def render_template(template: Any) -> str:
@@ -92,7 +115,7 @@ def render_template(template: Any) -> str:
     for k in _OBJECT_META_ORDER:
         if meta.get(k):
             out[k] = {n: meta[k][n] for n in sorted(meta[k])} if isinstance(meta[k], dict) else meta[k]
-    out["Spec"] = _internal(template.get("spec") or {})
+    out["Spec"] = _internal(template.get("spec") or {}, order=_POD_SPEC_ORDER)
     return json.dumps(out, separators=(",", ":"))
 
 
