@@ -192,8 +192,21 @@ _STATUS: dict[str, Callable[[dict], dict]] = {
 }
 
 
+_NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+
+
 def _same_ips(a: dict, b: dict) -> bool:
     return list(a.get("clusterIPs") or []) == list(b.get("clusterIPs") or [])
+
+
+def _drop_same_node_ports(spec: dict, old_spec: dict) -> None:
+    """Leaving NodePort/LoadBalancer releases the node ports, unless the write set new ones."""
+    def node_ports(s: dict) -> list:
+        return [p.get("nodePort") for p in s.get("ports") or []]
+
+    if node_ports(spec) == node_ports(old_spec) or not any(node_ports(spec)):
+        for port in spec.get("ports") or []:
+            port.pop("nodePort", None)
 
 
 def keep_allocated(key: str, new: dict, old: dict) -> None:
@@ -213,6 +226,10 @@ def keep_allocated(key: str, new: dict, old: dict) -> None:
             spec["clusterIPs"] = list(old_spec["clusterIPs"])
         if spec.get("clusterIP") != old_spec.get("clusterIP") and _same_ips(spec, old_spec):
             spec["clusterIPs"] = [spec["clusterIP"]]
+        if old_spec.get("type") in _NODE_PORT_TYPES and spec.get("type") not in _NODE_PORT_TYPES:
+            _drop_same_node_ports(spec, old_spec)
+        if spec.get("type") not in _NODE_PORT_TYPES or old_spec.get("type") not in _NODE_PORT_TYPES:
+            return
         old_ports = old_spec.get("ports") or []
         node_ports = {p.get("name"): p.get("nodePort") for p in old_ports if p.get("nodePort")}
         used = {p.get("nodePort") for p in spec.get("ports") or []}

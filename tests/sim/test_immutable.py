@@ -290,6 +290,14 @@ def test_the_job_template_message_prints_the_new_template_as_the_apiserver_does(
     assert message.endswith("}: field is immutable")
 
 
+def test_a_service_leaving_node_port_drops_its_node_ports(sim, namespace) -> None:
+    path, created = _create(sim, namespace, Case(_service(type="NodePort"), {}))
+    code, updated = _write(sim, "merge", path, _service(), {"spec": {"type": "ClusterIP"}})
+    assert code == 200, updated
+    assert updated["spec"]["clusterIP"] == created["spec"]["clusterIP"]
+    assert "nodePort" in created["spec"]["ports"][0] and "nodePort" not in updated["spec"]["ports"][0]
+
+
 def test_a_put_without_the_allocated_cluster_ip_keeps_it(sim, namespace) -> None:
     path, created = _create(sim, namespace, Case(_service(type="NodePort"), {}))
     code, updated = _call(sim, "PUT", path, dict(_service(type="NodePort"),
@@ -324,6 +332,7 @@ def test_kubectl_apply_shows_the_invalid_job(sim, namespace, tmp_path, server_si
     manifest.write_text(yaml.safe_dump(_job()))
     flags = ["--server-side"] if server_side else []
     sim.kubectl("apply", "-n", namespace, "-f", str(manifest), *flags)
+    sim.kubectl("apply", "-n", namespace, "-f", str(manifest), *flags)  # unchanged: no false alarm
     manifest.write_text(yaml.safe_dump(merge_patch(_job(), _IMAGE_2)))
     proc = sim.kubectl("apply", "-n", namespace, "-f", str(manifest), *flags, check=False)
     assert proc.returncode != 0
@@ -342,6 +351,7 @@ def _images(sim: Any, namespace: str) -> list[str]:
 def test_helm_upgrade_of_a_plain_fixed_name_job_with_a_new_image_fails(sim, namespace,
                                                                        apply_flags: tuple[str, ...]) -> None:
     sim.helm("install", "shop", CHART, "-n", namespace, "--set", f"image={MIGRATE}:1")
+    sim.helm("upgrade", "shop", CHART, "-n", namespace, "--set", f"image={MIGRATE}:1", *apply_flags)
     proc = sim.helm("upgrade", "shop", CHART, "-n", namespace, "--set", f"image={MIGRATE}:2", *apply_flags,
                     check=False)
     assert proc.returncode != 0, proc.stdout
@@ -349,7 +359,7 @@ def test_helm_upgrade_of_a_plain_fixed_name_job_with_a_new_image_fails(sim, name
     assert "field is immutable" in proc.stderr
     assert _images(sim, namespace) == [f"{MIGRATE}:1"]
     history = sim.helm("history", "shop", "-n", namespace, "-o", "json")
-    assert [r["status"] for r in json.loads(history.stdout)] == ["deployed", "failed"]
+    assert [r["status"] for r in json.loads(history.stdout)] == ["superseded", "deployed", "failed"]
 
 
 @pytest.mark.e2e
