@@ -12,7 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.tracker_state import FAILED, STREAM_TAIL, SUCCEEDED, FailureRecord, LogRequest, Step
+from bot.core.events import EventType
+from bot.core.model.states import StepState
+from bot.core.tracking.run import ClusterView, Run
+from bot.core.tracking.state import STREAM_TAIL, FailureRecord, LogRequest, TrackedStep
+from bot.core.tracking.text import log_lines_line
+from bot.text import one_line
 
 FAILURE_TAIL = 20  # lines asked for a failing container, and kept in its failure
 LOG_KEEP = 200  # lines remembered per container (new-line detection, tails after deletion)
@@ -45,7 +50,7 @@ def log_key(pod: str, container: str) -> str:
     return f"{pod}/{container}"
 
 
-def pod_runs_step(pod: Mapping[str, Any], step: Step) -> bool:
+def pod_runs_step(pod: Mapping[str, Any], step: TrackedStep) -> bool:
     """The pod is run by the object accepted for this step (a hook Pod itself, or a Job's pod)."""
     if step.uid is None:
         return False
@@ -70,7 +75,9 @@ def started_containers(pod: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def failed_job_container(pods: Iterable[Mapping[str, Any]], step: Step) -> tuple[str, str, int | None] | None:
+def failed_job_container(
+    pods: Iterable[Mapping[str, Any]], step: TrackedStep
+) -> tuple[str, str, int | None] | None:
     """The newest pod of the step's failed Job with a container that exited non-zero."""
     best: tuple[str, str, str, int | None] | None = None
     for pod in pods:
@@ -132,11 +139,11 @@ def log_unavailable(f: FailureRecord, delivered: Sequence[str], error: str | Non
     if not f.needs_logs or not error:
         return None
     tail = list(delivered[-FAILURE_TAIL:])
-    return None if tail and tail != f.baseline else " ".join(error.split())
+    return None if tail and tail != f.baseline else one_line(error)
 
 
 def plan_log_requests(
-    steps: Sequence[Step], failures: Sequence[FailureRecord], pods: Iterable[Mapping[str, Any]]
+    steps: Sequence[TrackedStep], failures: Sequence[FailureRecord], pods: Iterable[Mapping[str, Any]]
 ) -> list[LogRequest]:
     """Stream the containers of running hooks and Jobs (one more fetch once finished), and the tails of
     failing containers."""
@@ -147,14 +154,42 @@ def plan_log_requests(
         step = next((st for st in job_steps if pod_runs_step(pod, st)), None)
         if step is None or not name:
             continue
-        if step.state in (SUCCEEDED, FAILED) and step.final_logs_asked:
+        if step.state in (StepState.SUCCEEDED, StepState.FAILED) and step.final_logs_asked:
             continue
         for container in started_containers(pod):
             requests[(name, container)] = LogRequest(name, container, False, STREAM_TAIL)
     for step in steps:
-        if step.state in (SUCCEEDED, FAILED) and step.present:
+        if step.state in (StepState.SUCCEEDED, StepState.FAILED) and step.present:
             step.final_logs_asked = True  # one more fetch after it finished, then stop
     for f in failures:
         if f.needs_logs and not f.emitted and f.pod and f.container:
             requests[(f.pod, f.container)] = LogRequest(f.pod, f.container, f.previous, FAILURE_TAIL)
     return list(requests.values())
+
+
+def collect_logs(run: Run, view: ClusterView, now: datetime) -> None:
+    s = run.s
+    runners = [st for st in s.steps if st.job_like and st.uid]
+    for pod in view.of("Pod"):
+        name = (pod.get("metadata") or {}).get("name")
+        step = next((st for st in runners if pod_runs_step(pod, st)), None)
+        if step is not None and name:
+            s.pod_jobs[str(name)] = step.subject
+    for (pod_name, container), lines in sorted(view.logs.items()):
+        key = log_key(pod_name, container)
+        old = s.logs.get(key, [])
+        new = new_lines(old, [str(line) for line in lines])
+        if not new:
+            continue
+        s.logs[key] = (old + new)[-LOG_KEEP:]
+        owner = next((st for st in s.steps if st.subject == s.pod_jobs.get(pod_name)), None)
+        if owner is None:
+            continue  # a workload's pod: its lines go into a failure's tail
+        owner.last_log_line = new[-1]
+        run.emit(
+            EventType.LOG_LINES,
+            now,
+            log_lines_line(owner.name, pod_name, container, len(new)),
+            step=owner,
+            data={"pod": pod_name, "container": container, "lines": new},
+        )

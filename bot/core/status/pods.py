@@ -27,7 +27,7 @@ Rules (../shared/docs/rollout-status.md §4.5, §4.6), for regular and init cont
 Container events are pinned to their container by `involvedObject.fieldPath` (`spec.containers{web}`,
 `spec.initContainers{init}`); an event without a fieldPath is pinned only on a pod with a single container,
 since with several it could be any of them. Events written events.k8s.io-style (eventTime, series, null
-firstTimestamp) count the same as core/v1 ones (bot.core.status.event_first_seen / event_last_seen).
+firstTimestamp) count the same as core/v1 ones (bot.core.status.objects.event_first_seen / event_last_seen).
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.status import (
-    Assessment,
-    Failure,
-    Policy,
-    State,
+from bot.core.model.durations import format_age
+from bot.core.model.failures import Failure
+from bot.core.model.policy import Policy
+from bot.core.model.states import State
+from bot.core.model.values import api_time
+from bot.core.status.assessment import Assessment
+from bot.core.status.objects import (
     condition,
     condition_is,
     event_first_seen,
@@ -50,14 +52,12 @@ from bot.core.status import (
     event_message,
     event_subject,
     events_for,
-    format_age,
     meta,
     name_of,
-    parse_time,
-    plural,
     spec_of,
     status_of,
 )
+from bot.text import plural
 
 TRANSIENT_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
 IMMEDIATE_WAITING = frozenset({"ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
@@ -391,7 +391,7 @@ def _scheduling(
     if reason != "Unschedulable":
         notes.append(f"not scheduled ({reason})" if reason else "not scheduled yet")
         return
-    since = parse_time(scheduled.get("lastTransitionTime")) or parse_time(meta(pod).get("creationTimestamp"))
+    since = api_time(scheduled.get("lastTransitionTime")) or api_time(meta(pod).get("creationTimestamp"))
     age = now - since if since else timedelta(0)
     if any(e.get("reason") == "TriggeredScaleUp" for e in events):
         notes.append(f"Unschedulable for {format_age(age)}, cluster-autoscaler is adding a node")
@@ -444,7 +444,7 @@ def _config_error_since(
         if message.startswith("Error:") and "ImagePull" not in message:
             return event_first_seen(event)
     ready = condition(pod, "Ready")
-    return (parse_time(ready.get("lastTransitionTime")) if ready else None) or parse_time(
+    return (api_time(ready.get("lastTransitionTime")) if ready else None) or api_time(
         meta(pod).get("creationTimestamp")
     )
 

@@ -9,29 +9,15 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from bot.core.events import json_safe, parse_time
-from bot.core.status import Policy
+from bot.core.model.states import DONE_STATES, PhaseKind, PhaseState, StepState
+from bot.core.model.values import json_safe, parse_time
 
 STATE_VERSION = 1
 STREAM_TAIL = 100  # lines asked for per running hook/migration container
-
-# step states
-PENDING = "pending"
-IN_PROGRESS = "in_progress"
-CURRENT = "current"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-UNKNOWN = "unknown"
-UNOBSERVED = "unobserved"
-# UNOBSERVED (a kind the adapter never listed, e.g. RBAC forbids it) counts as done so a release can still
-# succeed, but the verdict names every such step ("not judged: Certificate/x (not watched)").
-DONE_STATES = frozenset({CURRENT, SUCCEEDED, UNOBSERVED})
-# phase states (besides PENDING, SUCCEEDED, FAILED)
-RUNNING = "running"
-SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -50,20 +36,22 @@ class LogRequest:
 @dataclass
 class Point:
     at: datetime
-    state: str
+    state: StepState
     ready: int | None = None
     desired: int | None = None
 
 
 @dataclass
-class Step:
+class TrackedStep:
+    """The tracker's progress on one step of the plan (a hook, a Job, a workload, any waited resource)."""
+
     phase: int
     kind: str
     name: str
     wait: bool
     hook: bool
     weight: int = 0
-    state: str = PENDING
+    state: StepState = StepState.PENDING
     reason: str = ""
     ready: int | None = None
     desired: int | None = None
@@ -108,12 +96,12 @@ class Step:
         """Done, with evidence that holds in this view (or survives the object's deletion)."""
         if self.state not in DONE_STATES:
             return False
-        return self.present or self.state == UNOBSERVED or self.terminal_seen or self.from_last_run
+        return self.present or self.state == StepState.UNOBSERVED or self.terminal_seen or self.from_last_run
 
     def forget_run(self) -> None:
         """The object seen so far was another run's: start over for the next one."""
         self.uid, self.created, self.present = None, None, False
-        self.state, self.reason, self.finished_at, self.started_at = PENDING, "", None, None
+        self.state, self.reason, self.finished_at, self.started_at = StepState.PENDING, "", None, None
         self.finish_from = None
         self.terminal_seen = self.from_last_run = False
         self.attempts, self.last_log_line = None, None
@@ -122,10 +110,10 @@ class Step:
 
 
 @dataclass
-class Phase:
-    kind: str  # "pre_hooks", "resources", "post_hooks"
+class TrackedPhase:
+    kind: PhaseKind
     name: str
-    state: str = PENDING
+    state: PhaseState = PhaseState.PENDING
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
@@ -195,8 +183,8 @@ class TrackerState:
     release_failed: bool = False
     last_deployed: datetime | None = None
     hook_records: dict[str, HookRecord] = field(default_factory=dict)  # "Kind/name" -> last_run
-    phases: list[Phase] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    phases: list[TrackedPhase] = field(default_factory=list)
+    steps: list[TrackedStep] = field(default_factory=list)
     failures: list[FailureRecord] = field(default_factory=list)
     warnings: list[WarningNote] = field(default_factory=list)
     gated: list[Gated] = field(default_factory=list)
@@ -209,7 +197,7 @@ class TrackerState:
     first_failure_observe: int | None = None
     verdict: dict[str, Any] | None = None
 
-    def steps_of(self, phase: int) -> list[Step]:
+    def steps_of(self, phase: int) -> list[TrackedStep]:
         return [st for st in self.steps if st.phase == phase]
 
 
@@ -228,28 +216,6 @@ def load_state(raw: Mapping[str, Any]) -> TrackerState:
     return state
 
 
-def policy_to_dict(policy: Policy) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(policy):
-        value = getattr(policy, f.name)
-        out[f.name] = {"seconds": value.total_seconds()} if isinstance(value, timedelta) else json_safe(value)
-    return out
-
-
-def policy_from_dict(raw: Mapping[str, Any]) -> Policy:
-    kwargs: dict[str, Any] = {}
-    for f in fields(Policy):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        if isinstance(value, Mapping) and "seconds" in value:
-            value = timedelta(seconds=value["seconds"])
-        elif isinstance(value, str) and isinstance(f.default, datetime | type(None)):
-            value = parse_time(value)
-        kwargs[f.name] = value
-    return Policy(**kwargs)
-
-
 def _load(cls: type, raw: Mapping[str, Any]) -> Any:
     """Rebuild a state dataclass from its JSON form, guided by the field annotations."""
     hints = get_type_hints(cls)
@@ -266,6 +232,8 @@ def _revive(tp: Any, value: Any) -> Any:
         return _revive(inner[0], value) if len(inner) == 1 else value
     if tp is datetime:
         return parse_time(value)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(value)
     if isinstance(tp, type) and is_dataclass(tp):
         return _load(tp, value)
     if origin is list:

@@ -28,9 +28,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.model.values import api_time
 from bot.core.releases import HookPhase, Release
-from bot.core.status import parse_time
-from bot.core.tracker_state import HookRecord
+from bot.core.tracking.state import HookRecord
+from bot.text import one_line
 
 STALE_SKEW = timedelta(seconds=5)  # helm's clock vs the API server's (creationTimestamp has whole seconds)
 NO_RECORD_SKEW = timedelta(seconds=1)  # creationTimestamp is truncated to whole seconds
@@ -103,7 +104,7 @@ def revision_result(release: Release, events: Iterable[str]) -> tuple[bool, str]
     for hook in release.hooks:
         if wanted & set(hook.events) and hook.last_run.phase is HookPhase.FAILED:
             return False, f"hook {hook.kind}/{hook.name} failed (Helm's hook record)"
-    description = " ".join(release.description.split())
+    description = one_line(release.description)
     return bool(_SUCCESS_DESCRIPTION.match(description)), description
 
 
@@ -111,18 +112,18 @@ def run_finished_at(obj: Mapping[str, Any], succeeded: bool) -> datetime | None:
     """When a Job or Pod run ended, by the object itself (None when it does not say)."""
     status = obj.get("status") or {}
     if obj.get("kind") == "Job":
-        if succeeded and parse_time(status.get("completionTime")):
-            return parse_time(status.get("completionTime"))
+        if succeeded and api_time(status.get("completionTime")):
+            return api_time(status.get("completionTime"))
         # Complete/Failed arrive once the pods terminated; SuccessCriteriaMet/FailureTarget earlier.
         wanted = ("Complete", "SuccessCriteriaMet") if succeeded else ("Failed", "FailureTarget")
         conditions = {
-            c.get("type"): parse_time(c.get("lastTransitionTime"))
+            c.get("type"): api_time(c.get("lastTransitionTime"))
             for c in status.get("conditions") or ()
             if isinstance(c, Mapping) and c.get("status") == "True"
         }
         return next((conditions[t] for t in wanted if conditions.get(t)), None)
     ends = [
-        parse_time(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+        api_time(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
         for key in ("initContainerStatuses", "containerStatuses")
         for cs in status.get(key) or ()
         if isinstance(cs, Mapping)

@@ -26,7 +26,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from bot.core.status import parse_time
+from bot.core.model.values import api_time
 
 __all__ = ["applied_since", "generation_of", "helm_applied_at", "matches_manifest", "parse_quantity"]
 
@@ -56,7 +56,7 @@ def matches_manifest(live: Mapping[str, Any], manifest: Mapping[str, Any]) -> bo
 def helm_applied_at(live: Mapping[str, Any]) -> datetime | None:
     """When Helm last changed the object (its managedFields entry's time), None without such an entry."""
     times = [
-        parse_time(entry.get("time"))
+        api_time(entry.get("time"))
         for entry in (live.get("metadata") or {}).get("managedFields") or ()
         if isinstance(entry, Mapping)
         and str(entry.get("manager") or "").startswith(HELM_MANAGERS)
