@@ -24,8 +24,9 @@ _ENVIRONMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _VERSION = re.compile(r"^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z][0-9A-Za-z.+-]*)?$")
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/\[\]]{0,199}$")
 _REVISION = re.compile(r"^[1-9]\d{0,8}$")
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
-                         "\u00a0": " "})
+_QUOTES = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "}
+)
 
 DEPLOY_USAGE = "/deploy RELEASE [ENVIRONMENT] [CHART_VERSION] [key=value ...] [--dry-run]"
 ROLLBACK_USAGE = "/rollback RELEASE [ENVIRONMENT] [REVISION] [--dry-run]"
@@ -73,7 +74,7 @@ class PromoteCommand:
 
 @dataclass(frozen=True)
 class HelmbotCommand:
-    action: str                       # one of HELMBOT_ACTIONS
+    action: str  # one of HELMBOT_ACTIONS
     release: str | None = None
     environment: str | None = None
 
@@ -100,7 +101,9 @@ def tokenize(text: str, usage: str) -> list[str]:
     if not isinstance(text, str):
         raise CommandError("the command text is missing", usage)
     if len(text) > MAX_TEXT:
-        raise CommandError(f"the command text is too long ({len(text)} characters; at most {MAX_TEXT})", usage)
+        raise CommandError(
+            f"the command text is too long ({len(text)} characters; at most {MAX_TEXT})", usage
+        )
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").translate(_QUOTES)
     if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in text):
         raise CommandError("the command text contains control characters", usage)
@@ -165,8 +168,9 @@ def parse_deploy(text: str) -> DeployCommand:
         if "=" in token:
             values.append(_value(token, seen, usage))
         elif values:
-            raise CommandError(f"{_shown(token)!r} after the values: put the environment and version first",
-                               usage)
+            raise CommandError(
+                f"{_shown(token)!r} after the values: put the environment and version first", usage
+            )
         else:
             positionals.append(token)
     if len(values) > MAX_VALUES:
@@ -181,8 +185,9 @@ def parse_deploy(text: str) -> DeployCommand:
         elif looks_like_version(token) or is_environment_name(token):
             raise CommandError(f"unexpected argument {_shown(token)!r}", usage)
         else:
-            raise CommandError(f"{_shown(token)!r} is neither an environment nor a chart version (e.g. 1.4.2)",
-                               usage)
+            raise CommandError(
+                f"{_shown(token)!r} is neither an environment nor a chart version (e.g. 1.4.2)", usage
+            )
     return DeployCommand(release, environment, version, tuple(values), "--dry-run" in flags)
 
 
@@ -207,8 +212,9 @@ def parse_promote(text: str) -> PromoteCommand:
     tokens, flags = _flags(tokenize(text, usage), ("--dry-run",), usage)
     release = _release(tokens, usage)
     if len(tokens) != 3:
-        raise CommandError("name the release, the environment to promote from and the one to promote to",
-                           usage)
+        raise CommandError(
+            "name the release, the environment to promote from and the one to promote to", usage
+        )
     source, target = (_environment(t, usage) for t in tokens[1:])
     if source == target:
         raise CommandError("promote from one environment to another", usage)

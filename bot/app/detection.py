@@ -39,9 +39,17 @@ Router = Callable[[Target, Release | None], Route]
 
 
 class ReleaseDetector:
-    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort], operations: Operations,
-                 router: Router, clock: Clock, follow: Callable[[DeployRecord], None],
-                 wake_delivery: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        operations: Operations,
+        router: Router,
+        clock: Clock,
+        follow: Callable[[DeployRecord], None],
+        wake_delivery: Callable[[], None],
+    ) -> None:
         self.store = store
         self.clusters = clusters
         self.operations = operations
@@ -79,8 +87,7 @@ class ReleaseDetector:
             candidates = [h for h in heads if last is None or h.revision > last]
             origin = "catchup" if startup else "passive"
         handled = sum(1 for head in candidates if self._handle(target, head, origin=origin))
-        store.set_last_seen_revision(target.cluster, target.namespace, target.release,
-                                     newest.revision)
+        store.set_last_seen_revision(target.cluster, target.namespace, target.release, newest.revision)
         return handled
 
     def _handle(self, target: Target, head: RevisionHeadLike, *, origin: str) -> bool:
@@ -89,9 +96,9 @@ class ReleaseDetector:
         if store.find_deploy(target.cluster, target.namespace, target.release, revision) is not None:
             return False
         for pending in store.pending_deploys(target.cluster, target.namespace, target.release):
-            if pending.previous_revision is None or revision > pending.previous_revision:
-                if self.operations.attach_new_revision(pending, revision) is not None:
-                    return True
+            newer = pending.previous_revision is None or revision > pending.previous_revision
+            if newer and self.operations.attach_new_revision(pending, revision) is not None:
+                return True
         cluster = self.clusters[target.cluster]
         release = cluster.release(target.namespace, target.release, revision)
         route = self.router(target, release)
@@ -99,27 +106,42 @@ class ReleaseDetector:
             return False
         now = self.clock()
         record = DeployRecord(
-            id=new_deploy_id(), cluster=target.cluster, namespace=target.namespace,
-            release=target.release, environment=route.environment, revision=revision,
+            id=new_deploy_id(),
+            cluster=target.cluster,
+            namespace=target.namespace,
+            release=target.release,
+            environment=route.environment,
+            revision=revision,
             operation=detect_operation(release).value if release is not None else "upgrade",
-            origin=origin, requested_by=actor_of(release, tuple(getattr(head, "managers", ()))),
-            request_id=None, channel=route.channel, parent_ts=None, status="running", tracker_state=None,
+            origin=origin,
+            requested_by=actor_of(release, tuple(getattr(head, "managers", ()))),
+            request_id=None,
+            channel=route.channel,
+            parent_ts=None,
+            status="running",
+            tracker_state=None,
             last_events=[],
             chart=f"{release.chart_name}-{release.chart_version}" if release is not None else None,
             chart_version=release.chart_version if release is not None else None,
             app_version=release.app_version if release is not None else None,
             previous_revision=revision - 1 if revision > 1 else None,
             description=release.description if release is not None else None,
-            created_at=now, updated_at=now, finished_at=None, notify=route.mode)
+            created_at=now,
+            updated_at=now,
+            finished_at=None,
+            notify=route.mode,
+        )
         messages = [parent_message(record, now)] if route.channel and route.mode == "all" else []
         record, created = store.claim_revision(record, messages=messages)
         if not created:
             return False
-        log.info("%s revision %s made outside helmbot (%s): %s", target, revision, origin,
-                 record.requested_by)
+        log.info(
+            "%s revision %s made outside helmbot (%s): %s", target, revision, origin, record.requested_by
+        )
         self.wake_delivery()
         self.follow(record)
         return True
+
 
 KNOWN_MANAGERS = {
     "helm": "helm CLI",

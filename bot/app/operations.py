@@ -24,19 +24,19 @@ from bot.store.records import DeployRecord, OutboxMessage
 
 log = logging.getLogger("helmbot.app")
 
-LOCK_SLACK = timedelta(minutes=10)   # a lock outlives helm's own bound by this much (then it expires)
+LOCK_SLACK = timedelta(minutes=10)  # a lock outlives helm's own bound by this much (then it expires)
 
 
 @dataclass(frozen=True)
 class HelmJob:
     """What helm is asked to do, without the values in any log line."""
 
-    operation: str                      # "upgrade" | "rollback"
+    operation: str  # "upgrade" | "rollback"
     chart: str | None = None
     version: str | None = None
     values: tuple[tuple[str, str], ...] = ()
     values_files: tuple[str, ...] = ()
-    revision: int | None = None         # rollback target (None: the previous one)
+    revision: int | None = None  # rollback target (None: the previous one)
     helm_timeout: timedelta = timedelta(minutes=5)
     create_namespace: bool = False
     wait: bool = False
@@ -48,8 +48,14 @@ def new_deploy_id() -> str:
 
 def parent_message(record: DeployRecord, now: datetime) -> OutboxMessage:
     """The outbox entry that posts a deploy's parent message; its content is rendered when it is sent."""
-    return OutboxMessage(key=f"parent:{record.id}", channel=record.channel or "", kind="post",
-                         deploy_id=record.id, payload={}, created_at=now)
+    return OutboxMessage(
+        key=f"parent:{record.id}",
+        channel=record.channel or "",
+        kind="post",
+        deploy_id=record.id,
+        payload={},
+        created_at=now,
+    )
 
 
 def pending_helm_state(cluster: ClusterPort, target: Target) -> tuple[int, str] | None:
@@ -68,15 +74,26 @@ def newest_revision(cluster: ClusterPort, target: Target) -> int | None:
 
 def last_deployed_revision(cluster: ClusterPort, target: Target) -> int | None:
     """The newest revision Helm marked deployed or superseded (a good one to recover to)."""
-    good = [h.revision for h in cluster.revisions(target.namespace, target.release)
-            if h.status in ("deployed", "superseded")]
+    good = [
+        h.revision
+        for h in cluster.revisions(target.namespace, target.release)
+        if h.status in ("deployed", "superseded")
+    ]
     return max(good) if good else None
 
 
 class Operations:
-    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort],
-                 helm_for: Callable[[str], HelmPort], executor: Executor, clock: Clock,
-                 on_revision: Callable[[DeployRecord], None], wake_delivery: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        helm_for: Callable[[str], HelmPort],
+        executor: Executor,
+        clock: Clock,
+        on_revision: Callable[[DeployRecord], None],
+        wake_delivery: Callable[[], None],
+    ) -> None:
         self.store = store
         self.clusters = clusters
         self.helm_for = helm_for
@@ -85,17 +102,33 @@ class Operations:
         self.on_revision = on_revision
         self.wake_delivery = wake_delivery
 
-    def start(self, *, target: Target, actor: Actor, job: HelmJob, channel: str, environment: str | None,
-              request_id: str, track_timeout: timedelta, chart_label: str | None = None) -> DeployRecord:
+    def start(
+        self,
+        *,
+        target: Target,
+        actor: Actor,
+        job: HelmJob,
+        channel: str,
+        environment: str | None,
+        request_id: str,
+        track_timeout: timedelta,
+        chart_label: str | None = None,
+    ) -> DeployRecord:
         """Take the lock, store the record, queue its parent message and start helm. Raises LockHeld or
         PendingRelease (nothing ran)."""
         store = self.store
         cluster = self.clusters[target.cluster]
         now = self.clock()
         deploy_id = new_deploy_id()
-        lock = store.acquire_lock(target.cluster, target.namespace, target.release,
-                                  holder=actor.user_id, deploy_id=deploy_id,
-                                  ttl=job.helm_timeout * 4 + track_timeout + LOCK_SLACK, now=now)
+        lock = store.acquire_lock(
+            target.cluster,
+            target.namespace,
+            target.release,
+            holder=actor.user_id,
+            deploy_id=deploy_id,
+            ttl=job.helm_timeout * 4 + track_timeout + LOCK_SLACK,
+            now=now,
+        )
         if lock is None:
             held = store.get_lock(target.cluster, target.namespace, target.release)
             raise LockHeld(target, held)
@@ -104,17 +137,33 @@ class Operations:
             if pending is not None:
                 raise PendingRelease(target, *pending, last_deployed_revision(cluster, target))
             record = DeployRecord(
-                id=deploy_id, cluster=target.cluster, namespace=target.namespace, release=target.release,
-                environment=environment, revision=None, operation=job.operation, origin="slack",
-                requested_by=actor.user_id, request_id=request_id, channel=channel, parent_ts=None,
-                status="pending", tracker_state=None, last_events=[], chart=chart_label,
-                chart_version=job.version, app_version=None,
-                previous_revision=newest_revision(cluster, target), description=None,
-                created_at=now, updated_at=now, finished_at=None)
+                id=deploy_id,
+                cluster=target.cluster,
+                namespace=target.namespace,
+                release=target.release,
+                environment=environment,
+                revision=None,
+                operation=job.operation,
+                origin="slack",
+                requested_by=actor.user_id,
+                request_id=request_id,
+                channel=channel,
+                parent_ts=None,
+                status="pending",
+                tracker_state=None,
+                last_events=[],
+                chart=chart_label,
+                chart_version=job.version,
+                app_version=None,
+                previous_revision=newest_revision(cluster, target),
+                description=None,
+                created_at=now,
+                updated_at=now,
+                finished_at=None,
+            )
             record = store.create_deploy(record, messages=[parent_message(record, now)])
         except BaseException:
-            store.release_lock(target.cluster, target.namespace, target.release,
-                               deploy_id=deploy_id)
+            store.release_lock(target.cluster, target.namespace, target.release, deploy_id=deploy_id)
             raise
         self.wake_delivery()
         log.info("deploy %s: %s of %s requested by %s", record.id, job.operation, target, actor.user_id)
@@ -130,9 +179,17 @@ class Operations:
                 helm.rollback(target, revision=job.revision, timeout=job.helm_timeout, wait=job.wait)
             else:
                 assert job.chart is not None
-                helm.upgrade(target, chart=job.chart, version=job.version, values=dict(job.values),
-                             values_files=list(job.values_files), timeout=job.helm_timeout,
-                             description=description, create_namespace=job.create_namespace, wait=job.wait)
+                helm.upgrade(
+                    target,
+                    chart=job.chart,
+                    version=job.version,
+                    values=dict(job.values),
+                    values_files=list(job.values_files),
+                    timeout=job.helm_timeout,
+                    description=description,
+                    create_namespace=job.create_namespace,
+                    wait=job.wait,
+                )
         except Exception as exc:  # the story of a failed helm run is told in Slack, not lost in a thread
             error = exc
             log.warning("deploy %s: helm %s failed: %s", record.id, job.operation, describe_error(exc))
@@ -156,10 +213,16 @@ class Operations:
             return
         message = describe_error(error) if error is not None else "helm wrote no new revision"
         now = self.clock()
-        store.record_progress(deploy_id, tracker_state=None, status="failed", last_events=record.last_events,
-                              parent_changed=True, finished_at=now, helm_error=message)
-        store.release_lock(record.cluster, record.namespace, record.release,
-                           deploy_id=deploy_id)
+        store.record_progress(
+            deploy_id,
+            tracker_state=None,
+            status="failed",
+            last_events=record.last_events,
+            parent_changed=True,
+            finished_at=now,
+            helm_error=message,
+        )
+        store.release_lock(record.cluster, record.namespace, record.release, deploy_id=deploy_id)
         self.wake_delivery()
 
     def attach_new_revision(self, record: DeployRecord, revision: int | None = None) -> DeployRecord | None:
@@ -167,8 +230,11 @@ class Operations:
         None when there is none yet, or another record holds it."""
         cluster = self.clusters[record.cluster]
         if revision is None:
-            newer = [h.revision for h in cluster.revisions(record.namespace, record.release)
-                     if record.previous_revision is None or h.revision > record.previous_revision]
+            newer = [
+                h.revision
+                for h in cluster.revisions(record.namespace, record.release)
+                if record.previous_revision is None or h.revision > record.previous_revision
+            ]
             if not newer:
                 return None
             revision = min(newer)
@@ -193,10 +259,15 @@ class LockHeld(HelmbotError):
 class PendingRelease(HelmbotError):
     def __init__(self, target: Target, revision: int, status: str, recover_to: int | None) -> None:
         self.target, self.revision, self.status, self.recover_to = target, revision, status, recover_to
-        hint = (f"; recover with /rollback {target.release} {recover_to}" if recover_to is not None
-                else "; no earlier deployed revision to roll back to")
-        super().__init__(f"{target.release} revision {revision} is stuck in Helm's {status} state (an "
-                         f"interrupted helm run){hint}")
+        hint = (
+            f"; recover with /rollback {target.release} {recover_to}"
+            if recover_to is not None
+            else "; no earlier deployed revision to roll back to"
+        )
+        super().__init__(
+            f"{target.release} revision {revision} is stuck in Helm's {status} state (an "
+            f"interrupted helm run){hint}"
+        )
 
 
 def with_values_hidden(job: HelmJob) -> HelmJob:
@@ -205,9 +276,14 @@ def with_values_hidden(job: HelmJob) -> HelmJob:
 
 
 def job_summary(job: HelmJob) -> Mapping[str, object]:
-    return {"operation": job.operation, "chart": job.chart, "version": job.version,
-            "value_keys": [k for k, _ in job.values], "revision": job.revision,
-            "helm_timeout": int(job.helm_timeout.total_seconds())}
+    return {
+        "operation": job.operation,
+        "chart": job.chart,
+        "version": job.version,
+        "value_keys": [k for k, _ in job.values],
+        "revision": job.revision,
+        "helm_timeout": int(job.helm_timeout.total_seconds()),
+    }
 
 
 def values_mapping(values: Sequence[tuple[str, str]]) -> dict[str, str]:

@@ -29,7 +29,9 @@ class Target:
     release: str
 
     def __str__(self) -> str:
-        return f"{self.release} in {self.namespace}" + (f" ({self.cluster})" if self.cluster != "default" else "")
+        return f"{self.release} in {self.namespace}" + (
+            f" ({self.cluster})" if self.cluster != "default" else ""
+        )
 
 
 class ChartInfoLike(Protocol):
@@ -44,14 +46,32 @@ class ChartInfoLike(Protocol):
 class HelmPort(Protocol):
     """helm, run against one target's cluster. Raises bot.helm.HelmError (one-line, redacted message)."""
 
-    def upgrade(self, target: Target, *, chart: str, version: str | None, values: Mapping[str, str],
-                values_files: Sequence[str], timeout: timedelta, description: str,
-                create_namespace: bool, wait: bool) -> None: ...
+    def upgrade(
+        self,
+        target: Target,
+        *,
+        chart: str,
+        version: str | None,
+        values: Mapping[str, str],
+        values_files: Sequence[str],
+        timeout: timedelta,
+        description: str,
+        create_namespace: bool,
+        wait: bool,
+    ) -> None: ...
 
     def rollback(self, target: Target, *, revision: int | None, timeout: timedelta, wait: bool) -> None: ...
 
-    def render(self, target: Target, *, chart: str, version: str | None, values: Mapping[str, str],
-               values_files: Sequence[str], is_upgrade: bool) -> str: ...
+    def render(
+        self,
+        target: Target,
+        *,
+        chart: str,
+        version: str | None,
+        values: Mapping[str, str],
+        values_files: Sequence[str],
+        is_upgrade: bool,
+    ) -> str: ...
 
     def get_values(self, target: Target, *, revision: int | None = None) -> dict[str, Any]: ...
 
@@ -91,8 +111,15 @@ class ClusterPort(Protocol):
 
     def releases_synced(self, namespace: str) -> bool: ...
 
-    def drive(self, tracker: ReleaseTracker, *, namespace: str, release: str, revision: int,
-              on_change: Callable[[], None]) -> TrackerDriver:
+    def drive(
+        self,
+        tracker: ReleaseTracker,
+        *,
+        namespace: str,
+        release: str,
+        revision: int,
+        on_change: Callable[[], None],
+    ) -> TrackerDriver:
         """A driver for `tracker`; `on_change` is called (from any thread) when its informers changed."""
         ...
 
@@ -111,8 +138,9 @@ class MessageSink(Protocol):
     The sink only renders: what it returns is stored in the outbox with the tracker's state, in one
     transaction, and a delivery worker sends it. `wake()` tells that worker there is new work."""
 
-    def thread_messages(self, record: DeployRecord, summary: TrackSummary,
-                        events: Sequence[TrackEvent]) -> list[OutboxMessage]: ...
+    def thread_messages(
+        self, record: DeployRecord, summary: TrackSummary, events: Sequence[TrackEvent]
+    ) -> list[OutboxMessage]: ...
 
     def wake(self) -> None: ...
 

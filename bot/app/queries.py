@@ -35,10 +35,15 @@ from bot.store.records import DeployRecord
 log = logging.getLogger("helmbot.app")
 
 HELP = (
-    ("/deploy RELEASE [ENV] [VERSION] [key=value ...] [--dry-run]",
-     "helm upgrade --install, then follow hooks and rollout to a verdict"),
+    (
+        "/deploy RELEASE [ENV] [VERSION] [key=value ...] [--dry-run]",
+        "helm upgrade --install, then follow hooks and rollout to a verdict",
+    ),
     ("/rollback RELEASE [ENV] [REVISION]", "roll back (default: the last good revision), after a preflight"),
-    ("/promote RELEASE FROM_ENV TO_ENV", "deploy to TO_ENV the chart version and allowed values FROM_ENV runs"),
+    (
+        "/promote RELEASE FROM_ENV TO_ENV",
+        "deploy to TO_ENV the chart version and allowed values FROM_ENV runs",
+    ),
     ("/helmbot status RELEASE [ENV]", "the release's current revision, what runs, who holds it"),
     ("/helmbot history RELEASE [ENV]", "revisions with who deployed them and helmbot's verdict"),
     ("/helmbot releases", "the releases you may deploy"),
@@ -54,8 +59,15 @@ class Preflight:
 
 
 class Queries:
-    def __init__(self, *, config: Config, store: Store, clusters: Mapping[str, ClusterPort],
-                 helm_for: Callable[[str], HelmPort], clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        helm_for: Callable[[str], HelmPort],
+        clock: Clock,
+    ) -> None:
         self.config = config
         self.store = store
         self.clusters = clusters
@@ -64,8 +76,11 @@ class Queries:
 
     def settings_for(self, record: DeployRecord) -> ReleaseSettings | None:
         for settings in self.config.releases:
-            if (settings.cluster, settings.namespace, settings.name) == (record.cluster, record.namespace,
-                                                                         record.release):
+            if (settings.cluster, settings.namespace, settings.name) == (
+                record.cluster,
+                record.namespace,
+                record.release,
+            ):
                 return settings
         return None
 
@@ -94,8 +109,11 @@ class Queries:
         lines = []
         for s in self.config.releases:
             may = "you may deploy" if s.may_deploy(actor.user_id, actor.groups) else "read only"
-            lines.append(f"{s.label}: {s.namespace}" + (f" on {s.cluster}" if len(self.config.clusters) > 1
-                                                        else "") + f" · <#{s.channel}> · {may}")
+            lines.append(
+                f"{s.label}: {s.namespace}"
+                + (f" on {s.cluster}" if len(self.config.clusters) > 1 else "")
+                + f" · <#{s.channel}> · {may}"
+            )
         return Reply.info("releases helmbot manages", card=PlanView("Releases", tuple(lines)))
 
     def status(self, release: str, environment: str | None) -> Reply:
@@ -110,8 +128,16 @@ class Queries:
     def _status_view(self, settings: ReleaseSettings) -> StatusView:
         target = target_of(settings)
         cluster_name = settings.cluster if len(self.config.clusters) > 1 else None
-        base = StatusView(label=settings.label, namespace=settings.namespace, cluster=cluster_name,
-                          revision=None, status=None, chart=None, app_version=None, updated=None)
+        base = StatusView(
+            label=settings.label,
+            namespace=settings.namespace,
+            cluster=cluster_name,
+            revision=None,
+            status=None,
+            chart=None,
+            app_version=None,
+            updated=None,
+        )
         freeze = freeze_active(self.config.freezes, settings.name, settings.environment, self.clock())
         freeze_text = (freeze.reason or "deploy freeze") if freeze is not None else None
         try:
@@ -119,25 +145,39 @@ class Queries:
         except HelmbotError as exc:
             return replace(base, freeze=freeze_text, error=describe_error(exc))
         lock = self.store.get_lock(*_key(target))
-        lock_text = (f"held by <@{lock.holder}> since {lock.since:%H:%M} UTC" if lock is not None else None)
+        lock_text = f"held by <@{lock.holder}> since {lock.since:%H:%M} UTC" if lock is not None else None
         recent = self.store.recent_deploys(*_key(target), limit=5)
         running = next((r for r in recent if r.status in ("pending", "running")), None)
         finished = next((r for r in recent if r.status not in ("pending", "running")), None)
-        running_text = (f"{running.operation} to revision {running.revision or '…'} by "
-                        f"{_who(running.requested_by)}, {_age(self.clock(), running.created_at)} in"
-                        if running is not None else None)
-        verdict = (f"revision {finished.revision}: {finished.status.replace('_', ' ')}"
-                   if finished is not None else None)
+        running_text = (
+            f"{running.operation} to revision {running.revision or '…'} by "
+            f"{_who(running.requested_by)}, {_age(self.clock(), running.created_at)} in"
+            if running is not None
+            else None
+        )
+        verdict = (
+            f"revision {finished.revision}: {finished.status.replace('_', ' ')}"
+            if finished is not None
+            else None
+        )
         if not heads:
-            return replace(base, status="not installed", running=running_text, lock=lock_text,
-                           freeze=freeze_text)
+            return replace(
+                base, status="not installed", running=running_text, lock=lock_text, freeze=freeze_text
+            )
         newest = heads[-1]
         release = self.clusters[target.cluster].release(target.namespace, target.release, newest.revision)
-        return replace(base, revision=newest.revision, status=newest.status,
-                          chart=f"{release.chart_name}-{release.chart_version}" if release else None,
-                          app_version=release.app_version if release else None,
-                          updated=release.last_deployed if release else None, running=running_text,
-                          lock=lock_text, last_verdict=verdict, freeze=freeze_text)
+        return replace(
+            base,
+            revision=newest.revision,
+            status=newest.status,
+            chart=f"{release.chart_name}-{release.chart_version}" if release else None,
+            app_version=release.app_version if release else None,
+            updated=release.last_deployed if release else None,
+            running=running_text,
+            lock=lock_text,
+            last_verdict=verdict,
+            freeze=freeze_text,
+        )
 
     def history(self, release: str, environment: str | None) -> Reply:
         settings = resolve(self.config, release, environment)
@@ -146,16 +186,22 @@ class Queries:
         lines = []
         for rel in reversed(self._history(target)[-20:]):
             record = ours.get(rel.revision)
-            lines.append(RevisionLine(
-                revision=rel.revision, status=str(rel.status.value if hasattr(rel.status, "value")
-                                                  else rel.status),
-                chart=f"{rel.chart_name}-{rel.chart_version}", app_version=rel.app_version,
-                updated=rel.last_deployed, description=rel.description,
-                by=record.requested_by if record is not None else None,
-                outcome=record.status if record is not None else None,
-                deploy_id=record.id if record is not None else None))
-        return Reply.info(f"history of {settings.label}", card=HistoryView(settings.label, settings.namespace,
-                                                                         tuple(lines)))
+            lines.append(
+                RevisionLine(
+                    revision=rel.revision,
+                    status=str(rel.status.value if hasattr(rel.status, "value") else rel.status),
+                    chart=f"{rel.chart_name}-{rel.chart_version}",
+                    app_version=rel.app_version,
+                    updated=rel.last_deployed,
+                    description=rel.description,
+                    by=record.requested_by if record is not None else None,
+                    outcome=record.status if record is not None else None,
+                    deploy_id=record.id if record is not None else None,
+                )
+            )
+        return Reply.info(
+            f"history of {settings.label}", card=HistoryView(settings.label, settings.namespace, tuple(lines))
+        )
 
     # -- plans ----------------------------------------------------------------------------------------
 
@@ -168,24 +214,42 @@ class Queries:
         chart = job.chart or settings.chart
         try:
             info = helm.chart_info(target, chart=chart, version=job.version)
-            text = helm.render(target, chart=chart, version=job.version, values=dict(job.values),
-                               values_files=list(job.values_files), is_upgrade=current is not None)
+            text = helm.render(
+                target,
+                chart=chart,
+                version=job.version,
+                values=dict(job.values),
+                values_files=list(job.values_files),
+                is_upgrade=current is not None,
+            )
             values_from = helm.get_values(target) if current is not None else None
-            rendered = RenderedChart.from_template(text, namespace=target.namespace, chart_name=info.name,
-                                                   chart_version=info.version)
+            rendered = RenderedChart.from_template(
+                text, namespace=target.namespace, chart_name=info.name, chart_version=info.version
+            )
             values_to = dict(values_from or {})
             for key, value in job.values:
                 _set_dotted(values_to, key, value)
-            plan = plan_deploy(current, rendered, chart_version_to=info.version,
-                               app_version_to=info.app_version, values_from=values_from, values_to=values_to,
-                               shown_keys=settings.allows_value, helm_timeout=settings.helm_timeout,
-                               install=current is None, release=target.release, namespace=target.namespace)
+            plan = plan_deploy(
+                current,
+                rendered,
+                chart_version_to=info.version,
+                app_version_to=info.app_version,
+                values_from=values_from,
+                values_to=values_to,
+                shown_keys=settings.allows_value,
+                helm_timeout=settings.helm_timeout,
+                install=current is None,
+                release=target.release,
+                namespace=target.namespace,
+            )
         except HelmbotError as exc:
             return Reply.refused(f"cannot plan {settings.label}: {describe_error(exc)}")
         lines = tuple(plan_lines(plan))
         hazards = tuple(f"{h.message} — {h.fix}" for h in plan.hazards)
-        return Reply.info(f"plan for {settings.label}", card=PlanView(f"Plan: {request.summary} of "
-                                                                    f"{settings.label}", lines, hazards))
+        return Reply.info(
+            f"plan for {settings.label}",
+            card=PlanView(f"Plan: {request.summary} of {settings.label}", lines, hazards),
+        )
 
     def rollback_preflight(self, request: CheckedRequest) -> Preflight | Reply:
         settings, target, job = request.settings, request.target, request.job
@@ -210,14 +274,24 @@ class Queries:
         except HelmbotError as exc:
             log.warning("rollback preflight without values: %s", describe_error(exc))
             values_from, values_to = None, {}
-        preflight = plan_rollback(current, target_release, values_from=values_from, values_to=values_to,
-                                  shown_keys=settings.allows_value, helm_timeout=settings.helm_timeout)
-        return Preflight(title=f"Roll back {settings.label} from revision {current.revision} to {revision}?",
-                         lines=tuple(preflight_lines(preflight)), revision=revision,
-                         hazards=tuple(f"{h.message} — {h.fix}" for h in preflight.hazards))
+        preflight = plan_rollback(
+            current,
+            target_release,
+            values_from=values_from,
+            values_to=values_to,
+            shown_keys=settings.allows_value,
+            helm_timeout=settings.helm_timeout,
+        )
+        return Preflight(
+            title=f"Roll back {settings.label} from revision {current.revision} to {revision}?",
+            lines=tuple(preflight_lines(preflight)),
+            revision=revision,
+            hazards=tuple(f"{h.message} — {h.fix}" for h in preflight.hazards),
+        )
 
-    def promote(self, command: PromoteCommand, actor: Actor,
-                start: Callable[[CheckedRequest, Actor], Reply]) -> Reply:
+    def promote(
+        self, command: PromoteCommand, actor: Actor, start: Callable[[CheckedRequest, Actor], Reply]
+    ) -> Reply:
         source = resolve(self.config, command.release, command.from_environment)
         dest = resolve(self.config, command.release, command.to_environment)
         check_deployer(dest, actor)
@@ -230,15 +304,28 @@ class Queries:
         check_values(dest, carried)
         from bot.app.operations import HelmJob
 
-        job = HelmJob(operation="upgrade", chart=dest.chart, version=running.chart_version, values=carried,
-                      values_files=tuple(dest.values_files), helm_timeout=dest.helm_timeout,
-                      create_namespace=dest.create_namespace)
+        job = HelmJob(
+            operation="upgrade",
+            chart=dest.chart,
+            version=running.chart_version,
+            values=carried,
+            values_files=tuple(dest.values_files),
+            helm_timeout=dest.helm_timeout,
+            create_namespace=dest.create_namespace,
+        )
         freeze = freeze_active(self.config.freezes, dest.name, dest.environment, self.clock())
-        reason = (f"deploy freeze: {freeze.reason}" if freeze is not None else
-                  "protected release" if dest.protected else None)
+        reason = (
+            f"deploy freeze: {freeze.reason}"
+            if freeze is not None
+            else "protected release"
+            if dest.protected
+            else None
+        )
         keys = ", ".join(k for k, _ in carried) or "no values"
-        summary = (f"promote {source.label} revision {running.revision} (chart {running.chart_version}, "
-                   f"{keys}) to {dest.label}")
+        summary = (
+            f"promote {source.label} revision {running.revision} (chart {running.chart_version}, "
+            f"{keys}) to {dest.label}"
+        )
         return start(CheckedRequest(dest, target_of(dest), job, reason, summary), actor)
 
 

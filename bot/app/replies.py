@@ -12,18 +12,18 @@ from typing import Any
 
 
 class ReplyKind(StrEnum):
-    ACCEPTED = "accepted"      # the operation runs; its story follows in the channel
-    REFUSED = "refused"        # nothing ran: permission, bad input, lock held, freeze, pending release
-    INFO = "info"              # status, history, help, a plan or a preflight card
-    WAITING = "waiting"        # waiting for an approval
+    ACCEPTED = "accepted"  # the operation runs; its story follows in the channel
+    REFUSED = "refused"  # nothing ran: permission, bad input, lock held, freeze, pending release
+    INFO = "info"  # status, history, help, a plan or a preflight card
+    WAITING = "waiting"  # waiting for an approval
 
 
 @dataclass(frozen=True)
 class Reply:
     kind: ReplyKind
     text: str
-    card: Any = None                 # a typed view for the renderer (see bot.app.views)
-    public: bool = False             # shown to the channel, not only to the person who asked
+    card: Any = None  # a typed view for the renderer (see bot.app.views)
+    public: bool = False  # shown to the channel, not only to the person who asked
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -51,16 +51,24 @@ CLICK_MEMORY = timedelta(hours=24)
 
 
 class HelmBot:
-    def __init__(self, *, config: Config, store: Store, clusters: Mapping[str, ClusterPort],
-                 operations: Operations, queries: Queries, clock: Clock,
-                 post_card: Callable[[str, Any], None]) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        operations: Operations,
+        queries: Queries,
+        clock: Clock,
+        post_card: Callable[[str, Any], None],
+    ) -> None:
         self.config = config
         self.store = store
         self.clusters = clusters
         self.operations = operations
         self.queries = queries
         self.clock = clock
-        self.post_card = post_card   # (channel, view): a card posted in a channel (approval requests)
+        self.post_card = post_card  # (channel, view): a card posted in a channel (approval requests)
 
     # -- entry points -------------------------------------------------------------------------------------
 
@@ -123,11 +131,21 @@ class HelmBot:
         preflight = self.queries.rollback_preflight(request)
         if isinstance(preflight, Reply):
             return preflight
-        pending = self._pending(request, actor, kind="confirm", reason="confirmation", ttl=timedelta(minutes=15),
-                                revision=preflight.revision)
-        view = PreflightView(title=preflight.title, lines=preflight.lines, confirm_value=pending.id,
-                             confirm_label=f"Roll back to revision {preflight.revision}",
-                             hazards=preflight.hazards)
+        pending = self._pending(
+            request,
+            actor,
+            kind="confirm",
+            reason="confirmation",
+            ttl=timedelta(minutes=15),
+            revision=preflight.revision,
+        )
+        view = PreflightView(
+            title=preflight.title,
+            lines=preflight.lines,
+            confirm_value=pending.id,
+            confirm_label=f"Roll back to revision {preflight.revision}",
+            hazards=preflight.hazards,
+        )
         if command.dry_run:
             view = PreflightView(view.title, view.lines, "", hazards=view.hazards)
         return Reply.info(view.title, card=view)
@@ -173,8 +191,9 @@ class HelmBot:
             return Reply.refused("that confirmation is unknown or has expired")
         if approval.requested_by != actor.user_id:
             return Reply.refused("only the person who asked can confirm this")
-        decided = self.store.decide_approval(pending_id, status="approved", decided_by=actor.user_id,
-                                             now=self.clock())
+        decided = self.store.decide_approval(
+            pending_id, status="approved", decided_by=actor.user_id, now=self.clock()
+        )
         if decided is None:
             return Reply.refused("this was already confirmed, or it expired")
         request = self._request_of(decided)
@@ -193,8 +212,10 @@ class HelmBot:
             preflight = self.queries.rollback_preflight(request)
             if isinstance(preflight, Reply):
                 return preflight
-            return Reply.info(preflight.title, card=PreflightView(preflight.title, preflight.lines, "",
-                                                                  hazards=preflight.hazards))
+            return Reply.info(
+                preflight.title,
+                card=PreflightView(preflight.title, preflight.lines, "", hazards=preflight.hazards),
+            )
         return self.queries.plan(request, actor)
 
     def click_approve(self, approval_id: str, actor: Actor) -> Reply:
@@ -212,8 +233,9 @@ class HelmBot:
             return Reply.refused("a second person must approve: you asked for this deploy")
         if not request.settings.may_approve(actor.user_id, actor.groups):
             return Reply.refused(f"you are not an approver of {request.settings.label}")
-        decided = self.store.decide_approval(approval_id, status=status, decided_by=actor.user_id,
-                                             now=self.clock())
+        decided = self.store.decide_approval(
+            approval_id, status=status, decided_by=actor.user_id, now=self.clock()
+        )
         if decided is None:
             current = self.store.get_approval(approval_id)
             state = current.status if current is not None else "gone"
@@ -231,26 +253,35 @@ class HelmBot:
             return self._ask_approval(request, actor, None)
         return self._start(request, actor, new_deploy_id())
 
-    def _start(self, request: CheckedRequest, actor: Actor, request_id: str, *,
-               approved_by: str | None = None) -> Reply:
+    def _start(
+        self, request: CheckedRequest, actor: Actor, request_id: str, *, approved_by: str | None = None
+    ) -> Reply:
         settings = request.settings
         try:
             record = self.operations.start(
-                target=request.target, actor=actor, job=request.job, channel=settings.channel,
-                environment=settings.environment, request_id=request_id,
+                target=request.target,
+                actor=actor,
+                job=request.job,
+                channel=settings.channel,
+                environment=settings.environment,
+                request_id=request_id,
                 track_timeout=settings.track_timeout,
-                chart_label=None)
+                chart_label=None,
+            )
         except LockHeld as exc:
             return Reply.refused(describe_error(exc))
         except PendingRelease as exc:
             return Reply.refused(describe_error(exc), recover_to=exc.recover_to)
         what = "rollback" if request.job.operation == "rollback" else "deploy"
         by = f", approved by <@{approved_by}>" if approved_by else ""
-        return Reply.accepted(f"{what} of {settings.label} started ({request.summary}{by}); follow it in "
-                              f"<#{settings.channel}>", deploy_id=record.id)
+        return Reply.accepted(
+            f"{what} of {settings.label} started ({request.summary}{by}); follow it in <#{settings.channel}>",
+            deploy_id=record.id,
+        )
 
-    def _pending(self, request: CheckedRequest, actor: Actor, *, kind: str, reason: str, ttl: timedelta,
-                 **extra: Any) -> Approval:
+    def _pending(
+        self, request: CheckedRequest, actor: Actor, *, kind: str, reason: str, ttl: timedelta, **extra: Any
+    ) -> Approval:
         now = self.clock()
         settings = request.settings
         job = request.job
@@ -259,30 +290,64 @@ class HelmBot:
 
             job = replace(job, revision=int(extra["revision"]))
         approval = Approval(
-            id=new_deploy_id(), cluster=settings.cluster, namespace=settings.namespace, release=settings.name,
-            request={"kind": kind, "environment": settings.environment, "job": job_to_dict(job),
-                     "summary": request.summary, "reason": reason},
-            requested_by=actor.user_id, approvers=list(settings.approvers), status="pending", decided_by=None,
-            created_at=now, expires_at=now + ttl, decided_at=None, channel=settings.channel, message_ts=None)
+            id=new_deploy_id(),
+            cluster=settings.cluster,
+            namespace=settings.namespace,
+            release=settings.name,
+            request={
+                "kind": kind,
+                "environment": settings.environment,
+                "job": job_to_dict(job),
+                "summary": request.summary,
+                "reason": reason,
+            },
+            requested_by=actor.user_id,
+            approvers=list(settings.approvers),
+            status="pending",
+            decided_by=None,
+            created_at=now,
+            expires_at=now + ttl,
+            decided_at=None,
+            channel=settings.channel,
+            message_ts=None,
+        )
         return self.store.create_approval(approval)
 
     def _ask_approval(self, request: CheckedRequest, actor: Actor, request_key: str | None) -> Reply:
         settings = request.settings
         if not settings.approvers:
-            return Reply.refused(f"{settings.label} needs an approval ({request.needs_approval}) but has no "
-                                 "approvers configured")
-        approval = self._pending(request, actor, kind="approval", reason=request.needs_approval or "",
-                                 ttl=self.config.defaults.approval_ttl)
+            return Reply.refused(
+                f"{settings.label} needs an approval ({request.needs_approval}) but has no "
+                "approvers configured"
+            )
+        approval = self._pending(
+            request,
+            actor,
+            kind="approval",
+            reason=request.needs_approval or "",
+            ttl=self.config.defaults.approval_ttl,
+        )
         self.post_card(settings.channel, self._approval_view(approval, request))
-        return Reply(ReplyKind.WAITING, f"{request.summary} of {settings.label} needs an approval "
-                                        f"({request.needs_approval}); an approver was asked in "
-                                        f"<#{settings.channel}>", data={"approval_id": approval.id})
+        return Reply(
+            ReplyKind.WAITING,
+            f"{request.summary} of {settings.label} needs an approval "
+            f"({request.needs_approval}); an approver was asked in "
+            f"<#{settings.channel}>",
+            data={"approval_id": approval.id},
+        )
 
     def _approval_view(self, approval: Approval, request: CheckedRequest) -> ApprovalView:
-        return ApprovalView(approval_id=approval.id, label=request.settings.label, what=request.summary,
-                            requested_by=approval.requested_by, approvers=tuple(approval.approvers),
-                            reason=str(approval.request.get("reason") or ""), expires_at=approval.expires_at,
-                            status=approval.status, decided_by=approval.decided_by)
+        return ApprovalView(
+            approval_id=approval.id,
+            label=request.settings.label,
+            what=request.summary,
+            requested_by=approval.requested_by,
+            approvers=tuple(approval.approvers),
+            reason=str(approval.request.get("reason") or ""),
+            expires_at=approval.expires_at,
+            status=approval.status,
+            decided_by=approval.decided_by,
+        )
 
     def _request_of(self, approval: Approval) -> CheckedRequest:
         settings = resolve(self.config, approval.release, approval.request.get("environment"))
@@ -299,20 +364,32 @@ class HelmBot:
                 request = self._request_of(approval)
             except CommandError:
                 continue
-            self.post_card(approval.channel or request.settings.channel, self._approval_view(approval, request))
+            self.post_card(
+                approval.channel or request.settings.channel, self._approval_view(approval, request)
+            )
         return len(expired)
 
     def _once(self, key: str) -> bool:
         return bool(self.store.remember_once(key, now=self.clock(), ttl=CLICK_MEMORY))
 
     def _audit(self, actor: Actor, action: str, target: str, reply: Reply) -> None:
-        entry = AuditEntry(at=self.clock(), actor=actor.user_id, action=action, target=target,
-                           outcome=reply.kind.value,
-                           detail={"team": actor.team_id, "channel": actor.channel_id,
-                                   "message": reply.text[:300], **{k: v for k, v in reply.data.items()
-                                                                   if isinstance(v, str | int | None)}})
-        log.info("audit %s", {"actor": entry.actor, "action": entry.action, "target": entry.target,
-                              "outcome": entry.outcome})
+        entry = AuditEntry(
+            at=self.clock(),
+            actor=actor.user_id,
+            action=action,
+            target=target,
+            outcome=reply.kind.value,
+            detail={
+                "team": actor.team_id,
+                "channel": actor.channel_id,
+                "message": reply.text[:300],
+                **{k: v for k, v in reply.data.items() if isinstance(v, str | int | None)},
+            },
+        )
+        log.info(
+            "audit %s",
+            {"actor": entry.actor, "action": entry.action, "target": entry.target, "outcome": entry.outcome},
+        )
         try:
             self.store.audit(entry)
         except HelmbotError as exc:

@@ -54,9 +54,16 @@ STATUS_OF = {Outcome.SUCCEEDED: "succeeded", Outcome.FAILED: "failed", Outcome.T
 
 
 class TrackingService:
-    def __init__(self, *, store: Store, clusters: Mapping[str, ClusterPort], sink: MessageSink,
-                 scheduler: TickScheduler, clock: Clock,
-                 settings_for: Callable[[DeployRecord], TrackSettings]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        sink: MessageSink,
+        scheduler: TickScheduler,
+        clock: Clock,
+        settings_for: Callable[[DeployRecord], TrackSettings],
+    ) -> None:
         self.store = store
         self.clusters = clusters
         self.sink = sink
@@ -96,15 +103,25 @@ class TrackingService:
         settings = self.settings_for(record)
         tracker = self._tracker(record, settings)
         key = self._key(record.id)
-        driver = cluster.drive(tracker, namespace=record.namespace, release=record.release,
-                               revision=record.revision, on_change=lambda: self.scheduler.wake(key))
+        driver = cluster.drive(
+            tracker,
+            namespace=record.namespace,
+            release=record.release,
+            revision=record.revision,
+            on_change=lambda: self.scheduler.wake(key),
+        )
         with self._lock:
             if record.id in self._tracks:  # another thread won the race
                 driver.close()
                 return False
             self._tracks[record.id] = _Track(record, tracker, driver)
-        log.info("following %s revision %s (deploy %s, %s)", record.release, record.revision, record.id,
-                 "resumed" if record.tracker_state else "new")
+        log.info(
+            "following %s revision %s (deploy %s, %s)",
+            record.release,
+            record.revision,
+            record.id,
+            "resumed" if record.tracker_state else "new",
+        )
         self.scheduler.every(key, settings.poll_interval, lambda: self.tick(record.id))
         return True
 
@@ -113,13 +130,21 @@ class TrackingService:
             try:
                 return ReleaseTracker.from_state(record.tracker_state)
             except (ValueError, KeyError, TypeError) as exc:
-                log.warning("deploy %s: stored tracker state unreadable (%s); starting afresh", record.id,
-                            type(exc).__name__)
+                log.warning(
+                    "deploy %s: stored tracker state unreadable (%s); starting afresh",
+                    record.id,
+                    type(exc).__name__,
+                )
         assert record.revision is not None
-        return ReleaseTracker(namespace=record.namespace, release_name=record.release,
-                              revision=record.revision, started_at=record.created_at,
-                              timeout=settings.track_timeout, helm_timeout=settings.helm_timeout,
-                              policy=settings.policy)
+        return ReleaseTracker(
+            namespace=record.namespace,
+            release_name=record.release,
+            revision=record.revision,
+            started_at=record.created_at,
+            timeout=settings.track_timeout,
+            helm_timeout=settings.helm_timeout,
+            policy=settings.policy,
+        )
 
     def stop(self, deploy_id: str) -> None:
         with self._lock:
@@ -179,24 +204,34 @@ class TrackingService:
         messages = self.sink.thread_messages(record, summary, events) if events else []
         last = [*(record.last_events or []), *(e.to_dict() for e in events)][-LAST_EVENTS:]
         track.record = self.store.record_progress(
-            record.id, tracker_state=track.tracker.to_state(), status=status, last_events=last,
-            messages=messages, parent_changed=changed, finished_at=finished_at)
+            record.id,
+            tracker_state=track.tracker.to_state(),
+            status=status,
+            last_events=last,
+            messages=messages,
+            parent_changed=changed,
+            finished_at=finished_at,
+        )
         self.sink.wake()
 
     def _finish(self, track: _Track) -> None:
         record = track.record
         log.info("deploy %s: %s revision %s %s", record.id, record.release, record.revision, record.status)
-        self.store.release_lock(record.cluster, record.namespace, record.release,
-                                deploy_id=record.id)
+        self.store.release_lock(record.cluster, record.namespace, record.release, deploy_id=record.id)
         self.stop(record.id)
 
     def _error_event(self, track: _Track, exc: BaseException) -> TrackEvent:
         record = track.record
         assert record.revision is not None
-        return TrackEvent(type=EventType.WARNING, at=self.clock(), release=record.release,
-                          namespace=record.namespace, revision=record.revision,
-                          message=f"cannot follow the release right now: {describe_error(exc)}; retrying",
-                          data={"source": "adapter", "error": True})
+        return TrackEvent(
+            type=EventType.WARNING,
+            at=self.clock(),
+            release=record.release,
+            namespace=record.namespace,
+            revision=record.revision,
+            message=f"cannot follow the release right now: {describe_error(exc)}; retrying",
+            data={"source": "adapter", "error": True},
+        )
 
     @staticmethod
     def _key(deploy_id: str) -> str:

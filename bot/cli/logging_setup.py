@@ -41,8 +41,12 @@ class SecretFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        doc = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-               "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        doc = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_text:
             doc["error"] = record.exc_text
         return json.dumps(doc)
@@ -58,5 +62,5 @@ def setup_logging(*, fmt: str = "text", level: str = "info", secrets: Iterable[s
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in NOISY:   # their debug lines may carry request headers; the filter masks them anyway
+    for name in NOISY:  # their debug lines may carry request headers; the filter masks them anyway
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -23,12 +23,19 @@ log = logging.getLogger("helmbot")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    p = sub.add_parser("run", help="run the Slack bot",
-                       description="Run the Slack bot. Tokens come from the environment: SLACK_BOT_TOKEN, "
-                                   "SLACK_SIGNING_SECRET (HTTP mode), SLACK_APP_TOKEN (Socket Mode).")
+    p = sub.add_parser(
+        "run",
+        help="run the Slack bot",
+        description="Run the Slack bot. Tokens come from the environment: SLACK_BOT_TOKEN, "
+        "SLACK_SIGNING_SECRET (HTTP mode), SLACK_APP_TOKEN (Socket Mode).",
+    )
     p.add_argument("--config", required=True, metavar="PATH", help="the configuration file (YAML)")
-    p.add_argument("--log-format", choices=("text", "json"), default=None,
-                   help="text or json lines on stderr (default: the config's log.format)")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="text or json lines on stderr (default: the config's log.format)",
+    )
     p.add_argument("--log-level", default=None, help="debug, info, warning (default: the config's log.level)")
     p.set_defaults(func=run)
     p.error = _usage_error.__get__(p)  # type: ignore[method-assign,unused-ignore]
@@ -38,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from bot.cli.logging_setup import setup_logging
 
     env = dict(os.environ)
-    secrets = [env.get(k) for k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-                                    "HELMBOT_STATE_PASSWORD")]
+    secrets = [
+        env.get(k)
+        for k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "HELMBOT_STATE_PASSWORD")
+    ]
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -47,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return exc.exit_code
-    setup_logging(fmt=args.log_format or config.log.format, level=args.log_level or config.log.level,
-                  secrets=secrets)
+    setup_logging(
+        fmt=args.log_format or config.log.format, level=args.log_level or config.log.level, secrets=secrets
+    )
     stop = threading.Event()
-    faulthandler.register(signal.SIGUSR1, all_threads=True)   # operators: `kill -USR1` dumps every thread
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # operators: `kill -USR1` dumps every thread
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     from bot.runtime.bot import BotRuntime

@@ -37,7 +37,7 @@ class RevisionHead:
     status: str
     secret: str
     modified_at: datetime | None = None
-    managers: tuple[str, ...] = ()   # field managers of the storage record: who wrote it (helm, Flux, ...)
+    managers: tuple[str, ...] = ()  # field managers of the storage record: who wrote it (helm, Flux, ...)
 
 
 def _label_time(labels: Mapping[str, str], key: str) -> datetime | None:
@@ -53,16 +53,30 @@ def revision_head(secret: Mapping[str, Any]) -> RevisionHead | None:
     revision = secret_revision(secret)
     if labels.get("owner") != "helm" or not labels.get("name") or revision is None:
         return None
-    return RevisionHead(name=str(labels["name"]), revision=revision, status=str(labels.get("status") or ""),
-                        secret=str(md.get("name") or ""),
-                        modified_at=_label_time(labels, "modifiedAt") or _label_time(labels, "createdAt"),
-                        managers=tuple(str(m.get("manager")) for m in md.get("managedFields") or ()
-                                       if isinstance(m, Mapping) and m.get("manager")))
+    return RevisionHead(
+        name=str(labels["name"]),
+        revision=revision,
+        status=str(labels.get("status") or ""),
+        secret=str(md.get("name") or ""),
+        modified_at=_label_time(labels, "modifiedAt") or _label_time(labels, "createdAt"),
+        managers=tuple(
+            str(m.get("manager"))
+            for m in md.get("managedFields") or ()
+            if isinstance(m, Mapping) and m.get("manager")
+        ),
+    )
 
 
 class KubeCluster:
-    def __init__(self, name: str, client: KubeClient, *, registry: InformerRegistry | None = None,
-                 driver_settings: DriverSettings | None = None, sync_wait: float = SYNC_WAIT) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: KubeClient,
+        *,
+        registry: InformerRegistry | None = None,
+        driver_settings: DriverSettings | None = None,
+        sync_wait: float = SYNC_WAIT,
+    ) -> None:
         self.name = name
         self.client = client
         self.registry = registry or InformerRegistry(client)
@@ -86,8 +100,13 @@ class KubeCluster:
         informer = self._secret_informer(namespace)
         if not informer.wait_synced(self.sync_wait):
             error = informer.error
-            raise error if error is not None else ApiConnectionError(
-                f"Helm's release records in {namespace} could not be listed within {self.sync_wait:g}s")
+            raise (
+                error
+                if error is not None
+                else ApiConnectionError(
+                    f"Helm's release records in {namespace} could not be listed within {self.sync_wait:g}s"
+                )
+            )
         return list(informer.snapshot().items)
 
     def releases_synced(self, namespace: str) -> bool:
@@ -96,8 +115,11 @@ class KubeCluster:
 
     def revisions(self, namespace: str, release: str | None = None) -> list[RevisionHead]:
         """Every stored revision in the namespace (of one release), oldest first."""
-        heads = [h for s in self._secret_items(namespace) if (h := revision_head(s)) is not None
-                 and (release is None or h.name == release)]
+        heads = [
+            h
+            for s in self._secret_items(namespace)
+            if (h := revision_head(s)) is not None and (release is None or h.name == release)
+        ]
         return sorted(heads, key=lambda h: (h.name, h.revision))
 
     def release(self, namespace: str, name: str, revision: int) -> Release | None:
@@ -128,10 +150,24 @@ class KubeCluster:
 
     # -- tracking ------------------------------------------------------------------------------------------
 
-    def drive(self, tracker: ReleaseTracker, *, namespace: str, release: str, revision: int,
-              on_change: Callable[[], None]) -> KubeTrackerDriver:
-        return KubeTrackerDriver(self.registry, tracker, namespace=namespace, release=release,
-                                 revision=revision, on_change=on_change, settings=self.driver_settings)
+    def drive(
+        self,
+        tracker: ReleaseTracker,
+        *,
+        namespace: str,
+        release: str,
+        revision: int,
+        on_change: Callable[[], None],
+    ) -> KubeTrackerDriver:
+        return KubeTrackerDriver(
+            self.registry,
+            tracker,
+            namespace=namespace,
+            release=release,
+            revision=revision,
+            on_change=on_change,
+            settings=self.driver_settings,
+        )
 
     # -- health ----------------------------------------------------------------------------------------
 

@@ -25,32 +25,44 @@ from bot.kube.releases import ReleaseReader
 
 @dataclass(frozen=True)
 class DriverSettings:
-    log_interval: float = 5.0        # at most one log fetch per container per interval
-    sync_timeout: float = 30.0       # a kind's first list must complete within this (else: abort or drop it)
-    fatal_grace: float = 30.0        # a 401/403 persisting this long once listed aborts (or drops the kind)
-    stale_warning_after: float = 2.0   # say so when the picture has been stale this long
-    log_retry: float = 0.5           # a failed log fetch is retried after this, doubling up to log_interval
+    log_interval: float = 5.0  # at most one log fetch per container per interval
+    sync_timeout: float = 30.0  # a kind's first list must complete within this (else: abort or drop it)
+    fatal_grace: float = 30.0  # a 401/403 persisting this long once listed aborts (or drops the kind)
+    stale_warning_after: float = 2.0  # say so when the picture has been stale this long
+    log_retry: float = 0.5  # a failed log fetch is retried after this, doubling up to log_interval
 
 
 class KubeTrackerDriver:
-    def __init__(self, registry: InformerRegistry, tracker: ReleaseTracker, *, namespace: str, release: str,
-                 revision: int, on_change: Callable[[], None] | None = None,
-                 settings: DriverSettings | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        registry: InformerRegistry,
+        tracker: ReleaseTracker,
+        *,
+        namespace: str,
+        release: str,
+        revision: int,
+        on_change: Callable[[], None] | None = None,
+        settings: DriverSettings | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.tracker = tracker
         self.settings = settings or DriverSettings()
         self.monotonic = monotonic
         self.informers = NamespaceInformers(registry, namespace)
         self.reader = ReleaseReader(release, revision)
-        self.logs = LogFetcher(registry.client, namespace, min_interval=self.settings.log_interval,
-                               retry_initial=self.settings.log_retry)
+        self.logs = LogFetcher(
+            registry.client,
+            namespace,
+            min_interval=self.settings.log_interval,
+            retry_initial=self.settings.log_retry,
+        )
         self.on_change = on_change
         if on_change is not None:
             self.informers.add_listener(on_change)
         self.seen_complete = False
         self.stale_since: float | None = None
         self.stale_reported = False
-        self.versions: object = None   # what the last observed view was made of (for `changed_since`)
+        self.versions: object = None  # what the last observed view was made of (for `changed_since`)
 
     @property
     def namespace(self) -> str:
@@ -79,8 +91,11 @@ class KubeTrackerDriver:
             self.stale_since, self.stale_reported = None, False
         else:
             out += self._stale(state.stale, now)
-        self.versions = (state.versions, tuple(sorted((k, len(v)) for k, v in state.view.logs.items())),
-                         tuple(sorted(state.view.log_errors.items())))
+        self.versions = (
+            state.versions,
+            tuple(sorted((k, len(v)) for k, v in state.view.logs.items())),
+            tuple(sorted(state.view.log_errors.items())),
+        )
         out += self.tracker.observe(state.view, now)
         if not self.tracker.done and self.fetch_logs() and self.on_change is not None:
             self.on_change()  # new lines: let the tracker see them right away
@@ -93,22 +108,44 @@ class KubeTrackerDriver:
         pods_informer = self.informers.by_kind.get("Pod")
         pods = pods_informer.snapshot().items if pods_informer is not None and requests else ()
         wanted = {r.pod for r in requests}
-        versions = {name: str(md.get("resourceVersion")) for p in pods
-                    if (name := (md := p.get("metadata") or {}).get("name")) in wanted}
+        versions = {
+            name: str(md.get("resourceVersion"))
+            for p in pods
+            if (name := (md := p.get("metadata") or {}).get("name")) in wanted
+        }
         self.logs.fetch(requests, pod_versions=versions)
         return (self.logs.logs(), self.logs.errors()) != before
 
-    def _warning(self, now: datetime, message: str, data: dict[str, object],
-                 subject: str | None = None) -> TrackEvent:
-        return TrackEvent(type=EventType.WARNING, at=now, release=self.reader.name, namespace=self.namespace,
-                          revision=self.reader.revision, message=message, subject=subject,
-                          data={"source": "adapter", **data})
+    def _warning(
+        self, now: datetime, message: str, data: dict[str, object], subject: str | None = None
+    ) -> TrackEvent:
+        return TrackEvent(
+            type=EventType.WARNING,
+            at=now,
+            release=self.reader.name,
+            namespace=self.namespace,
+            revision=self.reader.revision,
+            message=message,
+            subject=subject,
+            data={"source": "adapter", **data},
+        )
 
     def _unwatchable(self, now: datetime) -> list[TrackEvent]:
-        return [self._warning(now, note.message, {"kind": note.kind, "resource": note.what,
-                                                  "reason": note.reason, "detail": note.detail,
-                                                  "judged": not note.in_plan, "unwatched": True})
-                for note in self.informers.take_unwatchable()]
+        return [
+            self._warning(
+                now,
+                note.message,
+                {
+                    "kind": note.kind,
+                    "resource": note.what,
+                    "reason": note.reason,
+                    "detail": note.detail,
+                    "judged": not note.in_plan,
+                    "unwatched": True,
+                },
+            )
+            for note in self.informers.take_unwatchable()
+        ]
 
     def _stale(self, stale: tuple[str, ...], now: datetime) -> list[TrackEvent]:
         mono = self.monotonic()
@@ -119,5 +156,11 @@ class KubeTrackerDriver:
         self.stale_reported = True
         what = "; ".join(stale)
         what = what if len(what) <= 300 else what[:299] + "…"
-        return [self._warning(now, f"Kubernetes API watch interrupted ({what}); judging nothing from those "
-                                   "kinds until it recovers", {"stale": list(stale)})]
+        return [
+            self._warning(
+                now,
+                f"Kubernetes API watch interrupted ({what}); judging nothing from those "
+                "kinds until it recovers",
+                {"stale": list(stale)},
+            )
+        ]

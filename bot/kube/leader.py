@@ -44,10 +44,17 @@ def _micro_time(at: datetime) -> str:
 
 
 class LeaderElector:
-    def __init__(self, client: KubeClient, settings: ElectionSettings, *, identity: str | None = None,
-                 on_started: Callable[[], None] = lambda: None, on_stopped: Callable[[], None] = lambda: None,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        settings: ElectionSettings,
+        *,
+        identity: str | None = None,
+        on_started: Callable[[], None] = lambda: None,
+        on_stopped: Callable[[], None] = lambda: None,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if not settings.retry_period < settings.renew_deadline < settings.lease_duration:
             raise ValueError("leader election needs retry_period < renew_deadline < lease_duration")
         self.client = client
@@ -58,7 +65,7 @@ class LeaderElector:
         self.monotonic = monotonic
         self.clock = clock
         self._leading = False
-        self._observed: tuple[str, str] | None = None   # (holder, renewTime) last seen
+        self._observed: tuple[str, str] | None = None  # (holder, renewTime) last seen
         self._observed_at = 0.0
         self._renewed_at = 0.0
         self._stop = threading.Event()
@@ -128,9 +135,12 @@ class LeaderElector:
         try:
             lease = self.client.get("Lease", s.namespace, s.lease_name)
         except NotFound:
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": s.lease_name, "namespace": s.namespace},
-                    "spec": self._spec(now, acquire_time=now, transitions=0)}
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": s.lease_name, "namespace": s.namespace},
+                "spec": self._spec(now, acquire_time=now, transitions=0),
+            }
             try:
                 self.client.create("Lease", s.namespace, body)
             except Conflict:
@@ -144,7 +154,7 @@ class LeaderElector:
             self._observed, self._observed_at = record, mono
         duration = float(spec.get("leaseDurationSeconds") or s.lease_duration)
         if holder and holder != self.identity and mono - self._observed_at < duration:
-            return False   # someone else holds a lease that has not expired (by our own clock)
+            return False  # someone else holds a lease that has not expired (by our own clock)
         transitions = int(spec.get("leaseTransitions") or 0)
         acquire_time = spec.get("acquireTime") if holder == self.identity else None
         if holder != self.identity:
@@ -158,9 +168,13 @@ class LeaderElector:
         return True
 
     def _spec(self, now: datetime, *, acquire_time: datetime | str, transitions: int) -> dict[str, object]:
-        return {"holderIdentity": self.identity, "leaseDurationSeconds": int(self.settings.lease_duration),
-                "acquireTime": acquire_time if isinstance(acquire_time, str) else _micro_time(acquire_time),
-                "renewTime": _micro_time(now), "leaseTransitions": transitions}
+        return {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": int(self.settings.lease_duration),
+            "acquireTime": acquire_time if isinstance(acquire_time, str) else _micro_time(acquire_time),
+            "renewTime": _micro_time(now),
+            "leaseTransitions": transitions,
+        }
 
     def _release(self) -> None:
         s = self.settings

@@ -36,8 +36,8 @@ from bot.core.releases import Release
 from bot.core.status import Policy
 from bot.errors import HelmbotError, describe_error
 from bot.helm.port import HelmCli
+from bot.kube.client import new_client
 from bot.kube.cluster import KubeCluster
-from bot.kube.config import new_client
 from bot.kube.leader import ElectionSettings, LeaderElector
 from bot.runtime.cards import CardMaker
 from bot.runtime.logs import LogShower
@@ -52,8 +52,8 @@ from bot.web.server import BotHttpServer, HttpResponse, Routes
 
 log = logging.getLogger("helmbot.runtime")
 
-DETECT_INTERVAL = timedelta(seconds=10)     # a full look at Helm's storage, besides watch-driven looks
-RESUME_INTERVAL = timedelta(seconds=5)      # pick up deploys other replicas started
+DETECT_INTERVAL = timedelta(seconds=10)  # a full look at Helm's storage, besides watch-driven looks
+RESUME_INTERVAL = timedelta(seconds=5)  # pick up deploys other replicas started
 HOUSEKEEPING_INTERVAL = timedelta(seconds=30)
 
 
@@ -71,8 +71,11 @@ class Secrets:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Secrets:
-        return cls(env.get("SLACK_BOT_TOKEN") or None, env.get("SLACK_SIGNING_SECRET") or None,
-                   env.get("SLACK_APP_TOKEN") or None)
+        return cls(
+            env.get("SLACK_BOT_TOKEN") or None,
+            env.get("SLACK_SIGNING_SECRET") or None,
+            env.get("SLACK_APP_TOKEN") or None,
+        )
 
     def check(self, mode: str) -> None:
         missing = ["SLACK_BOT_TOKEN"] if not self.bot_token else []
@@ -81,13 +84,22 @@ class Secrets:
         if mode == "socket" and not self.app_token:
             missing.append("SLACK_APP_TOKEN")
         if missing:
-            raise HelmbotError(f"missing environment variable{'s' if len(missing) > 1 else ''}: "
-                               f"{', '.join(missing)} (tokens are read from the environment only)")
+            raise HelmbotError(
+                f"missing environment variable{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing)} (tokens are read from the environment only)"
+            )
 
 
 class BotRuntime:
-    def __init__(self, config: Config, *, env: Mapping[str, str], clock: Callable[[], datetime] = utcnow,
-                 helm_home: str | None = None, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        env: Mapping[str, str],
+        clock: Callable[[], datetime] = utcnow,
+        helm_home: str | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         self.config = config
         self.env = env
         self.clock = clock
@@ -114,37 +126,87 @@ class BotRuntime:
         for name, settings in config.clusters.items():
             client = new_client(settings.kubeconfig, settings.context)
             self.clusters[name] = KubeCluster(name, client)
-            self.helms[name] = HelmCli(config.helm.binary, kubeconfig=settings.kubeconfig,
-                                       kube_context=settings.context, helm_home=self.helm_home)
-        self.client = WebClient(token=self.secrets.bot_token, base_url=config.slack.api_url,
-                                retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)], timeout=15)
+            self.helms[name] = HelmCli(
+                config.helm.binary,
+                kubeconfig=settings.kubeconfig,
+                kube_context=settings.context,
+                helm_home=self.helm_home,
+            )
+        self.client = WebClient(
+            token=self.secrets.bot_token,
+            base_url=config.slack.api_url,
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+            timeout=15,
+        )
         self.scheduler = ApsTickScheduler(workers=8)
         self.listener_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="helmbot-request")
         self.helm_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="helmbot-helm")
-        self.queries = Queries(config=config, store=self.store, clusters=self.clusters,
-                               helm_for=self.helms.__getitem__, clock=self.clock)
+        self.queries = Queries(
+            config=config,
+            store=self.store,
+            clusters=self.clusters,
+            helm_for=self.helms.__getitem__,
+            clock=self.clock,
+        )
         self.cards = CardMaker(config=config, queries=self.queries, clusters=self.clusters)
         self.delivery = DeliveryWorker(self.client, self.store, self._render_parent, clock=self.clock)
         self.sink = SlackSink(card_for=self.cards.card_for, clock=self.clock, wake=self.delivery.wake)
-        self.tracking = TrackingService(store=self.store, clusters=self.clusters, sink=self.sink,
-                                        scheduler=self.scheduler, clock=self.clock,
-                                        settings_for=self._track_settings)
-        self.operations = Operations(store=self.store, clusters=self.clusters, helm_for=self.helms.__getitem__,
-                                     executor=self.helm_pool, clock=self.clock, on_revision=self._follow,
-                                     wake_delivery=self.delivery.wake)
-        self.detector = ReleaseDetector(store=self.store, clusters=self.clusters, operations=self.operations,
-                                        router=self._route, clock=self.clock, follow=self._follow,
-                                        wake_delivery=self.delivery.wake)
-        self.bot = HelmBot(config=config, store=self.store, clusters=self.clusters, operations=self.operations,
-                           queries=self.queries, clock=self.clock, post_card=self._post_card)
-        self.logs = LogShower(store=self.store, clusters=self.clusters, clock=self.clock,
-                              wake=self.delivery.wake, cards=self.cards)
-        groups = GroupResolver(self.client, [g for r in config.releases for g in (*r.deployers, *r.approvers)])
-        self.app: App = build_app(bot=self.bot, client=self.client,
-                                  signing_secret=self.secrets.signing_secret if config.slack.mode == "http"
-                                  else None, executor=self.listener_pool, commands=self._commands(),
-                                  team_id=config.slack.team_id, groups=groups, on_logs=self.logs.show,
-                                  on_plan=self._plan_of_approval)
+        self.tracking = TrackingService(
+            store=self.store,
+            clusters=self.clusters,
+            sink=self.sink,
+            scheduler=self.scheduler,
+            clock=self.clock,
+            settings_for=self._track_settings,
+        )
+        self.operations = Operations(
+            store=self.store,
+            clusters=self.clusters,
+            helm_for=self.helms.__getitem__,
+            executor=self.helm_pool,
+            clock=self.clock,
+            on_revision=self._follow,
+            wake_delivery=self.delivery.wake,
+        )
+        self.detector = ReleaseDetector(
+            store=self.store,
+            clusters=self.clusters,
+            operations=self.operations,
+            router=self._route,
+            clock=self.clock,
+            follow=self._follow,
+            wake_delivery=self.delivery.wake,
+        )
+        self.bot = HelmBot(
+            config=config,
+            store=self.store,
+            clusters=self.clusters,
+            operations=self.operations,
+            queries=self.queries,
+            clock=self.clock,
+            post_card=self._post_card,
+        )
+        self.logs = LogShower(
+            store=self.store,
+            clusters=self.clusters,
+            clock=self.clock,
+            wake=self.delivery.wake,
+            cards=self.cards,
+        )
+        groups = GroupResolver(
+            self.client, [g for r in config.releases for g in (*r.deployers, *r.approvers)]
+        )
+        self.app: App = build_app(
+            bot=self.bot,
+            client=self.client,
+            signing_secret=self.secrets.signing_secret if config.slack.mode == "http" else None,
+            executor=self.listener_pool,
+            commands=self._commands(),
+            team_id=config.slack.team_id,
+            groups=groups,
+            on_logs=self.logs.show,
+            on_plan=self._plan_of_approval,
+        )
         return self
 
     def _commands(self) -> dict[str, str]:
@@ -156,8 +218,12 @@ class BotRuntime:
         defaults = self.config.defaults
         source = settings if settings is not None else defaults
         policy = self.policy or Policy(config_error_grace=source.config_error_grace)
-        return TrackSettings(poll_interval=source.poll_interval, track_timeout=source.track_timeout,
-                             helm_timeout=source.helm_timeout, policy=policy)
+        return TrackSettings(
+            poll_interval=source.poll_interval,
+            track_timeout=source.track_timeout,
+            helm_timeout=source.helm_timeout,
+            policy=policy,
+        )
 
     def _namespaces(self) -> dict[str, set[str]]:
         """Per cluster, the namespaces whose releases are watched (configured ones and notices.namespaces)."""
@@ -172,8 +238,14 @@ class BotRuntime:
     # -- routing and rendering ----------------------------------------------------------------------
 
     def _route(self, target: Target, release: Release | None) -> Route:
-        settings = next((s for s in self.config.releases if (s.cluster, s.namespace, s.name) ==
-                         (target.cluster, target.namespace, target.release)), None)
+        settings = next(
+            (
+                s
+                for s in self.config.releases
+                if (s.cluster, s.namespace, s.name) == (target.cluster, target.namespace, target.release)
+            ),
+            None,
+        )
         labels = dict(release.labels) if release is not None else {}
         channel, mode = self.config.notices.route_for(target.namespace, labels, settings)
         if channel is None:
@@ -193,11 +265,20 @@ class BotRuntime:
         key = f"approval:{view.approval_id}"
         now = self.clock()
         if self.store.get_message(key) is None:
-            self.store.enqueue(OutboxMessage(key=key, channel=channel, kind="post", payload=rendered,
-                                             created_at=now))
+            self.store.enqueue(
+                OutboxMessage(key=key, channel=channel, kind="post", payload=rendered, created_at=now)
+            )
         else:
-            self.store.enqueue(OutboxMessage(key=f"{key}:{view.status}", channel=channel, kind="update",
-                                             thread_of=key, payload=rendered, created_at=now))
+            self.store.enqueue(
+                OutboxMessage(
+                    key=f"{key}:{view.status}",
+                    channel=channel,
+                    kind="update",
+                    thread_of=key,
+                    payload=rendered,
+                    created_at=now,
+                )
+            )
         self.delivery.wake()
 
     def _plan_of_approval(self, value: str, actor: Actor) -> Reply:
@@ -312,8 +393,11 @@ class BotRuntime:
         self.scheduler.start()
         self.scheduler.every("slack-auth", timedelta(minutes=1), self._check_slack, first_run=False)
         if config.slack.port is not None:
-            routes = Routes(slack=self._slack_http if config.slack.mode == "http" else None,
-                            ready=self.ready, metrics=metrics.exposition)
+            routes = Routes(
+                slack=self._slack_http if config.slack.mode == "http" else None,
+                ready=self.ready,
+                metrics=metrics.exposition,
+            )
             self.http = BotHttpServer(config.slack.host, config.slack.port, routes)
             self.http.start()
             log.info("listening on %s:%d (%s mode)", config.slack.host, self.http.port, config.slack.mode)
@@ -325,12 +409,17 @@ class BotRuntime:
             self.socket = handler
         if config.leader_election.enabled:
             le = config.leader_election
-            settings = ElectionSettings(namespace=le.namespace, lease_name=le.lease_name,
-                                        lease_duration=le.lease_duration.total_seconds(),
-                                        renew_deadline=le.renew_deadline.total_seconds(),
-                                        retry_period=le.retry_period.total_seconds())
+            settings = ElectionSettings(
+                namespace=le.namespace,
+                lease_name=le.lease_name,
+                lease_duration=le.lease_duration.total_seconds(),
+                renew_deadline=le.renew_deadline.total_seconds(),
+                retry_period=le.retry_period.total_seconds(),
+            )
             cluster = self.clusters.get(le.cluster) or next(iter(self.clusters.values()))
-            self.elector = LeaderElector(cluster.client, settings, on_started=self._lead, on_stopped=self._unlead)
+            self.elector = LeaderElector(
+                cluster.client, settings, on_started=self._lead, on_stopped=self._unlead
+            )
             self.elector.start()
         else:
             self._lead()

@@ -29,26 +29,36 @@ class CardMaker:
 
     def card_for(self, record: DeployRecord) -> DeployCard:
         return DeployCard(
-            deploy_id=record.id, release_label=self.label(record), namespace=record.namespace,
-            operation=record.operation, origin=record.origin, requested_by=record.requested_by or "someone",
-            started_at=record.created_at, revision=record.revision, previous_revision=record.previous_revision,
+            deploy_id=record.id,
+            release_label=self.label(record),
+            namespace=record.namespace,
+            operation=record.operation,
+            origin=record.origin,
+            requested_by=record.requested_by or "someone",
+            started_at=record.created_at,
+            revision=record.revision,
+            previous_revision=record.previous_revision,
             cluster=record.cluster if len(self.config.clusters) > 1 else None,
-            chart_from=record.chart_from, chart_to=record.chart, app_from=record.app_from,
-            app_to=record.app_version, description=record.description,
+            chart_from=record.chart_from,
+            chart_to=record.chart,
+            app_from=record.app_from,
+            app_to=record.app_version,
+            description=record.description,
             rollback_target=self._rollback_target(record),
-            logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)))
+            logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)),
+        )
 
     def _rollback_target(self, record: DeployRecord) -> int | None:
         if record.revision is None or record.status in ("pending", "running"):
             return None
         if self.queries.settings_for(record) is None:
-            return None   # not a release helmbot may deploy: no button
+            return None  # not a release helmbot may deploy: no button
         try:
             heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
         except (HelmbotError, KeyError):
             return None
         if not heads or heads[-1].revision != record.revision:
-            return None   # superseded: rolling back "from here" would undo a later deploy
+            return None  # superseded: rolling back "from here" would undo a later deploy
         try:
             return self.queries.rollback_target(record)
         except HelmbotError:
@@ -63,5 +73,7 @@ def _captured_logs(record: DeployRecord) -> dict[str, list[str]]:
 
 
 def captured_logs(record: DeployRecord) -> dict[str, list[str]]:
-    """"pod/container" -> the last lines the tracker captured (they outlive a hook deleted by its policy)."""
-    return {str(k): [str(line) for line in v] for k, v in _captured_logs(record).items() if isinstance(v, list)}
+    """ "pod/container" -> the last lines the tracker captured (they outlive a hook deleted by its policy)."""
+    return {
+        str(k): [str(line) for line in v] for k, v in _captured_logs(record).items() if isinstance(v, list)
+    }

@@ -25,8 +25,15 @@ MAX_CONTAINERS = 3
 
 
 class LogShower:
-    def __init__(self, *, store: Store, clusters: Mapping[str, KubeCluster], clock: Callable[[], datetime],
-                 wake: Callable[[], None], cards: CardMaker | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clusters: Mapping[str, KubeCluster],
+        clock: Callable[[], datetime],
+        wake: Callable[[], None],
+        cards: CardMaker | None = None,
+    ) -> None:
         self.store = store
         self.clusters = clusters
         self.clock = clock
@@ -50,19 +57,34 @@ class LogShower:
             rendered = render_logs_reply(card, pod, container, lines, now=now)
             payload: dict[str, Any]
             if isinstance(rendered, LogFile):
-                payload = {"text": f"📄 {len(lines)} log lines of {pod}/{container}, attached",
-                           "blocks": [], "file": {"filename": rendered.filename, "content": rendered.content,
-                                                  "title": rendered.title}}
+                payload = {
+                    "text": f"📄 {len(lines)} log lines of {pod}/{container}, attached",
+                    "blocks": [],
+                    "file": {
+                        "filename": rendered.filename,
+                        "content": rendered.content,
+                        "title": rendered.title,
+                    },
+                }
             else:
                 payload = {"text": rendered.text, "blocks": rendered.blocks}
             key = f"logs:{deploy_id}:{where}:{now.timestamp():.0f}"
-            self.store.enqueue(OutboxMessage(key=key, channel=record.channel or "", kind="reply",
-                                             deploy_id=deploy_id, thread_of=f"parent:{deploy_id}",
-                                             payload=payload, created_at=now))
+            self.store.enqueue(
+                OutboxMessage(
+                    key=key,
+                    channel=record.channel or "",
+                    kind="reply",
+                    deploy_id=deploy_id,
+                    thread_of=f"parent:{deploy_id}",
+                    payload=payload,
+                    created_at=now,
+                )
+            )
             shown += 1
         self.wake()
-        return Reply.accepted(f"posted the logs of {shown} container{'s' if shown != 1 else ''} in the "
-                              "deploy's thread")
+        return Reply.accepted(
+            f"posted the logs of {shown} container{'s' if shown != 1 else ''} in the deploy's thread"
+        )
 
     def _fresh(self, cluster: str, namespace: str, pod: str, container: str) -> list[str]:
         kube = self.clusters.get(cluster)

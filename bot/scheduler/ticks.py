@@ -8,6 +8,7 @@ now (watch events), debounced so a burst of events costs one tick.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -42,10 +43,15 @@ class ApsTickScheduler:
 
     def every(self, key: str, interval: timedelta, fn: Callable[[], None], *, first_run: bool = True) -> None:
         seconds = max(interval.total_seconds(), 0.05)
-        self._scheduler.add_job(self._guard(key, fn), "interval", seconds=seconds, id=key,
-                                replace_existing=True,
-                                next_run_time=datetime.now(UTC) if first_run else None,
-                                misfire_grace_time=max(30, int(seconds * 3)))
+        self._scheduler.add_job(
+            self._guard(key, fn),
+            "interval",
+            seconds=seconds,
+            id=key,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC) if first_run else None,
+            misfire_grace_time=max(30, int(seconds * 3)),
+        )
 
     def once(self, key: str, fn: Callable[[], None], *, delay: float = 0.0) -> None:
         run_at = datetime.now(UTC) + timedelta(seconds=delay)
@@ -57,18 +63,16 @@ class ApsTickScheduler:
             if now - self._last_wake.get(key, 0.0) < self.debounce:
                 return
             self._last_wake[key] = now
-        try:
-            self._scheduler.modify_job(key, next_run_time=datetime.now(UTC) + timedelta(seconds=self.debounce))
-        except JobLookupError:
-            pass
+        with contextlib.suppress(JobLookupError):   # a finished track's last watch event
+            self._scheduler.modify_job(
+                key, next_run_time=datetime.now(UTC) + timedelta(seconds=self.debounce)
+            )
 
     def cancel(self, key: str) -> None:
         with self._lock:
             self._last_wake.pop(key, None)
-        try:
+        with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(key)
-        except JobLookupError:
-            pass
 
     def jobs(self) -> list[str]:
         return [job.id for job in self._scheduler.get_jobs()]
@@ -80,4 +84,5 @@ class ApsTickScheduler:
                 fn()
             except Exception:  # a failing job must not stop its schedule; it is logged with its key
                 log.exception("background job %s failed", key)
+
         return run

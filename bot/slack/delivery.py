@@ -31,12 +31,29 @@ from bot.store.records import DeployRecord, OutboxMessage
 log = logging.getLogger("helmbot.slack")
 
 METADATA_EVENT = "helmbot"
-FATAL_ERRORS = frozenset({
-    "channel_not_found", "is_archived", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
-    "no_text", "too_many_attachments", "invalid_auth", "not_authed", "account_inactive", "token_revoked",
-    "missing_scope", "restricted_action", "cant_update_message", "message_not_found", "edit_window_closed",
-    "invalid_metadata_format", "invalid_metadata_schema", "msg_blocks_too_long",
-})
+FATAL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+        "cant_update_message",
+        "message_not_found",
+        "edit_window_closed",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "msg_blocks_too_long",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +85,18 @@ class _Bucket:
 
 
 class DeliveryWorker:
-    def __init__(self, client: WebClient, store: Any, render_parent: RenderParent, *,
-                 post_interval: float = 1.0, update_interval: float = 2.0, updates_per_minute: float = 50,
-                 clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        store: Any,
+        render_parent: RenderParent,
+        *,
+        post_interval: float = 1.0,
+        update_interval: float = 2.0,
+        updates_per_minute: float = 50,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.store = store
         self.render_parent = render_parent
@@ -78,11 +104,15 @@ class DeliveryWorker:
         self.update_interval = update_interval
         self.clock = clock
         self.monotonic = monotonic
-        self._updates = _Bucket(updates_per_minute / 60.0, burst=max(5.0, updates_per_minute / 3),
-                                tokens=max(5.0, updates_per_minute / 3), at=monotonic())
-        self._last_post: dict[str, float] = {}          # channel -> monotonic time of the last post
+        self._updates = _Bucket(
+            updates_per_minute / 60.0,
+            burst=max(5.0, updates_per_minute / 3),
+            tokens=max(5.0, updates_per_minute / 3),
+            at=monotonic(),
+        )
+        self._last_post: dict[str, float] = {}  # channel -> monotonic time of the last post
         self._paused: dict[tuple[str, str], float] = {}  # (method, channel or "") -> monotonic until
-        self._last_update: dict[str, float] = {}         # deploy id -> monotonic time of its last update
+        self._last_update: dict[str, float] = {}  # deploy id -> monotonic time of its last update
         self._joined: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -137,7 +167,7 @@ class DeliveryWorker:
                 continue
             outcome = self._send(msg)
             if outcome is None:
-                blocked_threads.add(thread)   # keep order: nothing after it in its thread goes first
+                blocked_threads.add(thread)  # keep order: nothing after it in its thread goes first
             else:
                 calls += 1
                 if not outcome:
@@ -177,21 +207,34 @@ class DeliveryWorker:
         method = "chat.postMessage"
         try:
             response = self.client.chat_postMessage(
-                channel=msg.channel, text=payload.text, blocks=payload.blocks or None, thread_ts=thread_ts,
-                reply_broadcast=payload.reply_broadcast if thread_ts else None, unfurl_links=False,
-                unfurl_media=False, metadata={"event_type": METADATA_EVENT,
-                                              "event_payload": {"key": msg.key}})
+                channel=msg.channel,
+                text=payload.text,
+                blocks=payload.blocks or None,
+                thread_ts=thread_ts,
+                reply_broadcast=payload.reply_broadcast if thread_ts else None,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": msg.key}},
+            )
             metrics.SLACK_CALLS.labels(method, "ok").inc()
             ts = str(response.get("ts"))
-            self.store.mark_sent(msg.id, ts=ts, now=self.clock(), channel=str(response.get("channel") or ""),
-                                 parent_version=version)
+            self.store.mark_sent(
+                msg.id,
+                ts=ts,
+                now=self.clock(),
+                channel=str(response.get("channel") or ""),
+                parent_version=version,
+            )
             file = msg.payload.get("file")
             if isinstance(file, dict) and thread_ts:
                 method = "files.upload"
-                self.client.files_upload_v2(channel=str(response.get("channel") or msg.channel),
-                                            thread_ts=thread_ts, content=str(file.get("content") or ""),
-                                            filename=str(file.get("filename") or "log.txt"),
-                                            title=str(file.get("title") or "log"))
+                self.client.files_upload_v2(
+                    channel=str(response.get("channel") or msg.channel),
+                    thread_ts=thread_ts,
+                    content=str(file.get("content") or ""),
+                    filename=str(file.get("filename") or "log.txt"),
+                    title=str(file.get("title") or "log"),
+                )
                 metrics.SLACK_CALLS.labels(method, "ok").inc()
         except SlackApiError as exc:
             if method == "files.upload":
@@ -213,9 +256,12 @@ class DeliveryWorker:
             return None
         self.store.mark_in_flight(msg.id, self.clock())
         try:
-            self.client.chat_update(channel=msg.channel, ts=ts,
-                                    text=str(msg.payload.get("text") or " "),
-                                    blocks=list(msg.payload.get("blocks") or []))
+            self.client.chat_update(
+                channel=msg.channel,
+                ts=ts,
+                text=str(msg.payload.get("text") or " "),
+                blocks=list(msg.payload.get("blocks") or []),
+            )
         except SlackApiError as exc:
             self._failed(msg, "chat.update", exc)
             return False
@@ -228,8 +274,11 @@ class DeliveryWorker:
 
     def _payload(self, msg: OutboxMessage) -> tuple[Rendered | None, int | None]:
         if msg.payload.get("text") or msg.payload.get("blocks"):
-            return Rendered(str(msg.payload.get("text") or ""), list(msg.payload.get("blocks") or []),
-                            bool(msg.payload.get("reply_broadcast"))), None
+            return Rendered(
+                str(msg.payload.get("text") or ""),
+                list(msg.payload.get("blocks") or []),
+                bool(msg.payload.get("reply_broadcast")),
+            ), None
         if msg.deploy_id is None:
             return None, None
         record = self.store.get_deploy(msg.deploy_id)
@@ -255,8 +304,9 @@ class DeliveryWorker:
             rendered = self.render_parent(record)
             self._last_update[record.id] = self.monotonic()
             try:
-                self.client.chat_update(channel=record.channel, ts=record.parent_ts, text=rendered.text,
-                                        blocks=rendered.blocks)
+                self.client.chat_update(
+                    channel=record.channel, ts=record.parent_ts, text=rendered.text, blocks=rendered.blocks
+                )
             except SlackApiError as exc:
                 status = exc.response.status_code
                 error = str(exc.response.get("error") or "")
@@ -343,17 +393,23 @@ class DeliveryWorker:
                 parent = self.store.get_message(msg.thread_of)
                 if parent is None or parent.ts is None:
                     return None
-                response = self.client.conversations_replies(channel=msg.channel, ts=parent.ts, oldest=oldest,
-                                                             include_all_metadata=True, limit=200)
+                response = self.client.conversations_replies(
+                    channel=msg.channel, ts=parent.ts, oldest=oldest, include_all_metadata=True, limit=200
+                )
             else:
-                response = self.client.conversations_history(channel=msg.channel, oldest=oldest,
-                                                             include_all_metadata=True, limit=200)
+                response = self.client.conversations_history(
+                    channel=msg.channel, oldest=oldest, include_all_metadata=True, limit=200
+                )
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("cannot check whether %s was posted before the restart: %s", msg.key,
-                        type(exc).__name__)
+            log.warning(
+                "cannot check whether %s was posted before the restart: %s", msg.key, type(exc).__name__
+            )
             return None
         for message in response.get("messages") or []:
             meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == msg.key:
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and (meta.get("event_payload") or {}).get("key") == msg.key
+            ):
                 return str(message.get("ts"))
         return None

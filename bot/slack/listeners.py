@@ -76,14 +76,30 @@ def _channel_of(body: Mapping[str, Any]) -> str | None:
     return body.get("channel_id") or (body.get("container") or {}).get("channel_id")
 
 
-def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, executor: Executor,
-              commands: Mapping[str, str], team_id: str | None = None, groups: GroupResolver | None = None,
-              on_logs: Callable[[str, Actor], Reply] | None = None,
-              on_plan: Callable[[str, Actor], Reply] | None = None, ack_wait: float = ACK_WAIT) -> App:
+def build_app(
+    *,
+    bot: HelmBot,
+    client: WebClient,
+    signing_secret: str | None,
+    executor: Executor,
+    commands: Mapping[str, str],
+    team_id: str | None = None,
+    groups: GroupResolver | None = None,
+    on_logs: Callable[[str, Actor], Reply] | None = None,
+    on_plan: Callable[[str, Actor], Reply] | None = None,
+    ack_wait: float = ACK_WAIT,
+) -> App:
     """`commands`: use-case name ("deploy", "rollback", "promote", "helmbot") -> slash command ("/deploy")."""
-    app = App(client=client, signing_secret=signing_secret, token_verification_enabled=False,
-              request_verification_enabled=signing_secret is not None, process_before_response=False,
-              raise_error_for_unhandled_request=False, ssl_check_enabled=True, url_verification_enabled=True)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        ssl_check_enabled=True,
+        url_verification_enabled=True,
+    )
 
     def actor_of(body: Mapping[str, Any]) -> Actor:
         user, team = _user_of(body)
@@ -99,8 +115,9 @@ def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, ex
                 return BoltResponse(status=403, body="this app serves another workspace")
         return next()
 
-    def answer(ack: Callable[..., None], respond: Callable[..., None], work: Callable[[], Reply],
-               name: str) -> None:
+    def answer(
+        ack: Callable[..., None], respond: Callable[..., None], work: Callable[[], Reply], name: str
+    ) -> None:
         future = executor.submit(work)
         try:
             reply = future.result(timeout=ack_wait)
@@ -117,7 +134,9 @@ def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, ex
 
     def command_listener(use_case: str) -> Callable[..., None]:
         # Bolt injects listener arguments by name, so the use case is bound by a closure, not a default.
-        def on_command(ack: Callable[..., None], body: Mapping[str, Any], respond: Callable[..., None]) -> None:
+        def on_command(
+            ack: Callable[..., None], body: Mapping[str, Any], respond: Callable[..., None]
+        ) -> None:
             actor = actor_of(body)
             text = str(body.get("text") or "")
             key = str(body.get("trigger_id") or "") or None
@@ -129,8 +148,12 @@ def build_app(*, bot: HelmBot, client: WebClient, signing_secret: str | None, ex
         app.command(slash)(command_listener(use_case))
 
     @app.action(re.compile(r"^helmbot_"))
-    def on_action(ack: Callable[..., None], body: Mapping[str, Any], action: Mapping[str, Any],
-                  respond: Callable[..., None]) -> None:
+    def on_action(
+        ack: Callable[..., None],
+        body: Mapping[str, Any],
+        action: Mapping[str, Any],
+        respond: Callable[..., None],
+    ) -> None:
         ack()
         actor = actor_of(body)
         action_id = str(action.get("action_id") or "")

@@ -44,8 +44,9 @@ def summary_of(record: DeployRecord) -> TrackSummary | None:
 
 
 class SlackSink:
-    def __init__(self, *, card_for: CardFor, clock: Callable[[], datetime],
-                 wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, *, card_for: CardFor, clock: Callable[[], datetime], wake: Callable[[], None] = lambda: None
+    ) -> None:
         self.card_for = card_for
         self.clock = clock
         self._wake = wake
@@ -64,12 +65,14 @@ class SlackSink:
 
     # -- thread replies -------------------------------------------------------------------------------
 
-    def thread_messages(self, record: DeployRecord, summary: TrackSummary,
-                        events: Sequence[TrackEvent]) -> list[OutboxMessage]:
+    def thread_messages(
+        self, record: DeployRecord, summary: TrackSummary, events: Sequence[TrackEvent]
+    ) -> list[OutboxMessage]:
         if not record.channel or record.notify == "none":
             return []
-        failing = any(e.type is EventType.VERDICT and e.outcome in (Outcome.FAILED, Outcome.TIMED_OUT)
-                      for e in events)
+        failing = any(
+            e.type is EventType.VERDICT and e.outcome in (Outcome.FAILED, Outcome.TIMED_OUT) for e in events
+        )
         if record.notify == "failures" and not failing:
             return []
         now = self.clock()
@@ -93,15 +96,31 @@ class SlackSink:
     def _reply(self, record: DeployRecord, key: str, message: SlackMessage, now: datetime) -> OutboxMessage:
         payload = {"text": message.text, "blocks": message.blocks, "reply_broadcast": message.broadcast}
         if message.file is not None:
-            payload["file"] = {"filename": message.file.filename, "content": message.file.content,
-                               "title": message.file.title}
+            payload["file"] = {
+                "filename": message.file.filename,
+                "content": message.file.content,
+                "title": message.file.title,
+            }
         return self._message(record, key, "reply", f"parent:{record.id}", payload, now)
 
     @staticmethod
-    def _message(record: DeployRecord, key: str, kind: str, thread_of: str | None, payload: dict[str, object],
-                 now: datetime) -> OutboxMessage:
-        return OutboxMessage(key=key, channel=record.channel or "", kind=kind, deploy_id=record.id,
-                             thread_of=thread_of, payload=payload, created_at=now)
+    def _message(
+        record: DeployRecord,
+        key: str,
+        kind: str,
+        thread_of: str | None,
+        payload: dict[str, object],
+        now: datetime,
+    ) -> OutboxMessage:
+        return OutboxMessage(
+            key=key,
+            channel=record.channel or "",
+            kind=kind,
+            deploy_id=record.id,
+            thread_of=thread_of,
+            payload=payload,
+            created_at=now,
+        )
 
 
 def _with_helm_error(message: SlackMessage, error: str) -> SlackMessage:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger("helmbot.web")
 
-MAX_BODY = 1 << 20   # Slack's payloads are far smaller; anything bigger is refused before it is read
+MAX_BODY = 1 << 20  # Slack's payloads are far smaller; anything bigger is refused before it is read
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class HttpResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-SlackHandler = Callable[[bytes, str, Mapping[str, list[str]]], HttpResponse]   # (body, query, headers)
-Check = Callable[[], Mapping[str, str | None]]   # name -> None when fine, else why not
+SlackHandler = Callable[[bytes, str, Mapping[str, list[str]]], HttpResponse]  # (body, query, headers)
+Check = Callable[[], Mapping[str, str | None]]  # name -> None when fine, else why not
 
 
 @dataclass
@@ -69,8 +69,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             checks = dict(routes.ready())
             failing = {k: v for k, v in checks.items() if v}
-            self._json(503 if failing else 200, {"status": "not ready" if failing else "ready",
-                                                 "checks": {k: v or "ok" for k, v in checks.items()}})
+            self._json(
+                503 if failing else 200,
+                {
+                    "status": "not ready" if failing else "ready",
+                    "checks": {k: v or "ok" for k, v in checks.items()},
+                },
+            )
         elif path == "/metrics" and routes.metrics is not None:
             body, content_type = routes.metrics()
             self._send(HttpResponse(200, body, {"Content-Type": content_type}))
@@ -118,8 +123,9 @@ class BotHttpServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="helmbot-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="helmbot-http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -37,8 +37,14 @@ def workspace(slack: SlackStandIn) -> None:
 
 
 def release(namespace: str, **overrides: Any) -> dict[str, Any]:
-    doc = {"name": "shop", "namespace": namespace, "chart": SHOP, "channel": DEPLOY_CHANNEL,
-           "allowed_values": ["web.*", "migration.*", "image"], "deployers": [ALICE, BOB]}
+    doc = {
+        "name": "shop",
+        "namespace": namespace,
+        "chart": SHOP,
+        "channel": DEPLOY_CHANNEL,
+        "allowed_values": ["web.*", "migration.*", "image"],
+        "deployers": [ALICE, BOB],
+    }
     doc.update(overrides)
     return doc
 
@@ -90,12 +96,21 @@ class BotLauncher:
     def config(self, releases: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         helm = str(ensure_binaries().helm)
         doc: dict[str, Any] = {
-            "slack": {"mode": "http", "api_url": self.slack.api_url, "port": free_port(), "host": "127.0.0.1"},
+            "slack": {
+                "mode": "http",
+                "api_url": self.slack.api_url,
+                "port": free_port(),
+                "host": "127.0.0.1",
+            },
             "helm": {"binary": helm},
             "state": {"url": f"sqlite:///{self.tmp / 'state' / 'helmbot.db'}"},
             "clusters": {"default": {"kubeconfig": str(self.sim.kubeconfig)}},
-            "defaults": {"helm_timeout": "2m", "track_timeout": "3m", "poll_interval": "1s",
-                         "config_error_grace": "3s"},
+            "defaults": {
+                "helm_timeout": "2m",
+                "track_timeout": "3m",
+                "poll_interval": "1s",
+                "config_error_grace": "3s",
+            },
             "releases": releases,
         }
         for key, value in extra.items():
@@ -105,27 +120,52 @@ class BotLauncher:
                 doc[key] = value
         return doc
 
-    def start(self, config: dict[str, Any], *, name: str = "bot", env: dict[str, str] | None = None,
-              wait_ready: bool = True) -> BotProcess:
+    def start(
+        self,
+        config: dict[str, Any],
+        *,
+        name: str = "bot",
+        env: dict[str, str] | None = None,
+        wait_ready: bool = True,
+    ) -> BotProcess:
         (self.tmp / "state").mkdir(exist_ok=True)
         path = self.tmp / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
         log_path = self.tmp / f"{name}.log"
         home = self.tmp / "home"
         home.mkdir(exist_ok=True)
-        full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                    "SLACK_BOT_TOKEN": self.slack.bot_token, "SLACK_SIGNING_SECRET": self.slack.signing_secret,
-                    "HELM_CACHE_HOME": str(home / "helm-cache"), "HELM_CONFIG_HOME": str(home / "helm-config"),
-                    "HELM_DATA_HOME": str(home / "helm-data"), **(env or {})}
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "SLACK_BOT_TOKEN": self.slack.bot_token,
+            "SLACK_SIGNING_SECRET": self.slack.signing_secret,
+            "HELM_CACHE_HOME": str(home / "helm-cache"),
+            "HELM_CONFIG_HOME": str(home / "helm-config"),
+            "HELM_DATA_HOME": str(home / "helm-data"),
+            **(env or {}),
+        }
         with log_path.open("a") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(path),
-                                     "--log-level", "debug"],
-                                    cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT, text=True)
-        bot = BotProcess(proc, int(config["slack"]["port"]), log_path, path,
-                         (self.slack.bot_token, self.slack.signing_secret), self.slack)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(path), "--log-level", "debug"],
+                cwd=REPO,
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        bot = BotProcess(
+            proc,
+            int(config["slack"]["port"]),
+            log_path,
+            path,
+            (self.slack.bot_token, self.slack.signing_secret),
+            self.slack,
+        )
         self.bots.append(bot)
         if wait_ready:
-            poll(lambda: proc.poll() is not None or _listening(bot.port), timeout=30, what="the bot to listen")
+            poll(
+                lambda: proc.poll() is not None or _listening(bot.port), timeout=30, what="the bot to listen"
+            )
             assert proc.poll() is None, bot.logs()
         return bot
 
@@ -145,8 +185,11 @@ def _listening(port: int) -> bool:
 
 
 def parents(slack: SlackStandIn, channel: str = DEPLOY_CHANNEL) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(channel, include_replies=False) if not m.get("thread_ts")
-            or m.get("thread_ts") == m.get("ts")]
+    return [
+        m
+        for m in slack.messages(channel, include_replies=False)
+        if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")
+    ]
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ def test_healthy_deploy_one_parent_updated_to_success(bots: BotLauncher, namespa
     assert len(parents(bots.slack)) == 1
     thread = bots.slack.thread(DEPLOY_CHANNEL, parent["ts"])
     replies = [text_of(m) for m in thread if m["ts"] != parent["ts"]]
-    assert any("shop-migrate" in r for r in replies), replies          # the migration hook, in the thread
+    assert any("shop-migrate" in r for r in replies), replies  # the migration hook, in the thread
     assert any("Succeeded" in r or "succeeded" in r for r in replies), replies
     out = sim.helm("history", "shop", "-n", namespace, "-o", "json").stdout
     history = json.loads(out)

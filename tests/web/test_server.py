@@ -1,4 +1,5 @@
-"""The HTTP port: Slack bodies reach the handler byte for byte, probes answer, oversized bodies are refused."""
+"""The HTTP port: Slack bodies reach the handler byte for byte, probes answer, oversized bodies are
+refused."""
 
 from __future__ import annotations
 
@@ -20,16 +21,24 @@ def server() -> Iterator[tuple[BotHttpServer, list[tuple[bytes, str, Mapping[str
         return HttpResponse(200, b'{"ok":true}', {"Content-Type": "application/json"})
 
     state = {"ready": None}
-    srv = BotHttpServer("127.0.0.1", 0, Routes(slack=slack, ready=lambda: {"store": state["ready"]},
-                                               metrics=lambda: (b"helmbot_up 1\n", "text/plain")))
+    srv = BotHttpServer(
+        "127.0.0.1",
+        0,
+        Routes(
+            slack=slack,
+            ready=lambda: {"store": state["ready"]},
+            metrics=lambda: (b"helmbot_up 1\n", "text/plain"),
+        ),
+    )
     srv.start()
     srv.state = state  # type: ignore[attr-defined]
     yield srv, seen
     srv.stop()
 
 
-def _request(port: int, method: str, path: str, body: bytes | None = None,
-             headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+def _request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     conn.request(method, path, body=body, headers=dict(headers or {}))
     resp = conn.getresponse()
@@ -41,8 +50,13 @@ def _request(port: int, method: str, path: str, body: bytes | None = None,
 def test_slack_body_is_passed_untouched(server: tuple[BotHttpServer, list]) -> None:  # type: ignore[type-arg]
     srv, seen = server
     body = b"command=%2Fdeploy&text=shop+1.0.0+image%3Dx%26y"
-    status, data = _request(srv.port, "POST", "/slack/events?x=1", body,
-                            {"X-Slack-Signature": "v0=abc", "Content-Type": "application/x-www-form-urlencoded"})
+    status, data = _request(
+        srv.port,
+        "POST",
+        "/slack/events?x=1",
+        body,
+        {"X-Slack-Signature": "v0=abc", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200 and json.loads(data) == {"ok": True}
     assert seen[0][0] == body and seen[0][1] == "x=1"
     assert seen[0][2]["x-slack-signature"] == ["v0=abc"]
