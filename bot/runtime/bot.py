@@ -225,6 +225,10 @@ class BotRuntime:
             policy=policy,
         )
 
+    def _helm_bound(self, record: DeployRecord) -> timedelta:
+        """How long the helm process of a deploy may run (the runner's own process timeout)."""
+        return self._track_settings(record).helm_timeout * 4 + timedelta(minutes=1)
+
     def _namespaces(self) -> dict[str, set[str]]:
         """Per cluster, the namespaces whose releases are watched (configured ones and notices.namespaces)."""
         out: dict[str, set[str]] = {name: set() for name in self.clusters}
@@ -319,8 +323,9 @@ class BotRuntime:
 
     def _startup_scan(self, cluster: str, namespace: str) -> None:
         try:
-            self.clusters[cluster]._secret_informer(namespace).wait_synced(10)
-            self.detector.scan(cluster, namespace, startup=True)
+            self.clusters[cluster].wait_releases_synced(namespace, timeout=10)
+            handled = self.detector.scan(cluster, namespace, startup=True)
+            log.info("looked at the releases in %s/%s: %d new revision(s)", cluster, namespace, handled)
         except HelmbotError as exc:
             log.warning("cannot look at releases in %s/%s yet: %s", cluster, namespace, describe_error(exc))
 
@@ -350,6 +355,8 @@ class BotRuntime:
         now = self.clock()
         self.bot.expire_approvals(now)
         self.store.prune(now)
+        self.store.release_orphan_locks(older_than=now - timedelta(minutes=1))
+        self.operations.fail_abandoned(now, self._helm_bound)
         metrics.ACTIVE_TRACKS.labels("all").set(len(self.tracking.following()))
 
     # -- serving ------------------------------------------------------------------------------------
