@@ -126,6 +126,7 @@ class BotRuntime:
         for name, settings in config.clusters.items():
             client = new_client(settings.kubeconfig, settings.context)
             self.clusters[name] = KubeCluster(name, client)
+            metrics.count_kube_requests(name, client.counter.snapshot)
             self.helms[name] = HelmCli(
                 config.helm.binary,
                 kubeconfig=settings.kubeconfig,
@@ -158,6 +159,7 @@ class BotRuntime:
             scheduler=self.scheduler,
             clock=self.clock,
             settings_for=self._track_settings,
+            on_verdict=self._count_verdict,
         )
         self.operations = Operations(
             store=self.store,
@@ -351,6 +353,12 @@ class BotRuntime:
         self.tracking.stop_all()
         self.delivery.stop()
 
+    def _count_verdict(self, record: DeployRecord) -> None:
+        metrics.DEPLOYS.labels(record.cluster, record.operation, record.origin, record.status).inc()
+        if record.finished_at is not None:
+            metrics.TIME_TO_VERDICT.labels(record.status).observe(
+                max(0.0, (record.finished_at - record.created_at).total_seconds()))
+
     def _housekeeping(self) -> None:
         now = self.clock()
         self.bot.expire_approvals(now)
@@ -358,6 +366,7 @@ class BotRuntime:
         self.store.release_orphan_locks(older_than=now - timedelta(minutes=1))
         self.operations.fail_abandoned(now, self._helm_bound)
         metrics.ACTIVE_TRACKS.labels("all").set(len(self.tracking.following()))
+        metrics.OUTBOX_DEPTH.set(self.store.outbox_depth())
 
     # -- serving ------------------------------------------------------------------------------------
 
