@@ -134,7 +134,8 @@ class Operations:
             raise LockHeld(target, held)
         try:
             pending = pending_helm_state(cluster, target)
-            if pending is not None:
+            # a rollback is how a release stuck in pending-* is recovered, so only other operations wait
+            if pending is not None and job.operation != "rollback":
                 raise PendingRelease(target, *pending, last_deployed_revision(cluster, target))
             record = DeployRecord(
                 id=deploy_id,

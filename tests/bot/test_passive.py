@@ -9,7 +9,8 @@ from tests.bot.support import DEPLOY_CHANNEL, BotLauncher, parents, release, tex
 from tests.e2e.support import SHOP
 
 
-def test_install_and_crash_looping_upgrade_made_elsewhere(bots: BotLauncher, namespace: str, sim: Any) -> None:
+def test_install_and_crash_looping_upgrade_made_elsewhere(bots: BotLauncher, namespace: str,
+                                                           sim: Any) -> None:
     bot = bots.start(bots.config([release(namespace)]))
     wait_for(lambda: "looked at the releases" in bot.logs(), "the bot's first look at Helm", bot)
     sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "migration.durationSeconds=0.5",
@@ -21,5 +22,6 @@ def test_install_and_crash_looping_upgrade_made_elsewhere(bots: BotLauncher, nam
              "--set", "web.crash=true", "--timeout", "60s")
     second = wait_for(lambda: next((p for p in parents(bots.slack) if "Failed" in text_of(p)), None),
                       "the crash-looping upgrade's notice to fail", bot, timeout=90)
-    assert "CrashLoopBackOff" in "\n".join(text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, second["ts"]))
+    thread = "\n".join(text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, second["ts"]))
+    assert "CrashLoopBackOff" in thread
     assert len(parents(bots.slack)) == 2, "exactly one parent message per revision"

@@ -7,8 +7,12 @@ import copy
 import signal
 from typing import Any
 
+import pytest
+
 from tests.bot.support import ALICE, BotLauncher, BotProcess, free_port, parents, release, text_of, wait_for
 from tests.pg import postgres_server  # noqa: F401  (the session fixture)
+
+pytestmark = pytest.mark.usefixtures("postgres_server")
 
 
 def _holder(sim: Any, namespace: str) -> str | None:
@@ -17,12 +21,13 @@ def _holder(sim: Any, namespace: str) -> str | None:
 
 
 def test_one_leader_posts_and_the_other_takes_over(bots: BotLauncher, namespace: str, sim: Any,
-                                                   postgres_server: Any) -> None:
-    url = postgres_server.url(schema=postgres_server.fresh_schema("ha"), password=False)
+                                                   request: pytest.FixtureRequest) -> None:
+    server = request.getfixturevalue("postgres_server")
+    url = server.url(schema=server.fresh_schema("ha"), password=False)
     config = bots.config([release(namespace)], state={"url": url},
                          leader_election={"namespace": namespace, "lease_duration": "4s",
                                           "renew_deadline": "3s", "retry_period": "1s"})
-    env = {"HELMBOT_STATE_PASSWORD": postgres_server.password}
+    env = {"HELMBOT_STATE_PASSWORD": server.password}
     replicas: dict[str, BotProcess] = {}
     for name in ("replica-a", "replica-b"):
         own = copy.deepcopy(config)
@@ -33,8 +38,8 @@ def test_one_leader_posts_and_the_other_takes_over(bots: BotLauncher, namespace:
     # a request reaches the follower: it runs helm; the leader follows the release and posts
     status, body = replicas[follower].command(ALICE, "/deploy", "shop migration.durationSeconds=6")
     assert status == 200 and "started" in body, body
-    wait_for(lambda: "shop-migrate" in text_of((parents(bots.slack) or [{}])[0]), "the migration on the card",
-             replicas[leader])
+    wait_for(lambda: "shop-migrate" in text_of((parents(bots.slack) or [{}])[0]),
+             "the migration on the card", replicas[leader])
     replicas[leader].stop(signal.SIGKILL)
     wait_for(lambda: _holder(sim, namespace) == follower, "the follower to take the lease", replicas[follower],
              timeout=30)
