@@ -34,10 +34,12 @@ class ChangeFeed:
         """Items numbered above `last_id` (waiting up to `wait` seconds for one); None when some of them
         are no longer kept (the reader must start afresh)."""
         with self._changed:
-            if wait > 0 and self._last <= last_id and not self._closed:
+            if last_id > self._last:
+                return None  # from before a restart
+            if wait > 0 and self._last == last_id and not self._closed:
                 self._changed.wait(timeout=wait)
-            if last_id > self._last or (self._items and last_id < self._items[0][0] - 1):
-                return None  # from before a restart, or fallen out of the history
+            if self._items and last_id < self._items[0][0] - 1:
+                return None  # fallen out of the history
             return [item for item in self._items if item[0] > last_id]
 
     @property
