@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing (venv, helm, kubectl), then lint, import contracts, types and pytest.
+# Every test: installs what is missing (system packages, venv, helm, kubectl), then lint, import contracts,
+# types and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
 bash scripts/setup.sh
 .venv/bin/python -m ruff check bot tests benchmarks scripts
 .venv/bin/lint-imports

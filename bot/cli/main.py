@@ -12,10 +12,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     # Each subcommand module registers itself: add_parser(sub) sets `func` to its runner.
-    from bot.cli import sim_cmd, watch_cmd
+    from bot.cli import config_cmd, run_cmd, sim_cmd, watch_cmd
 
     watch_cmd.add_parser(sub)
     sim_cmd.add_parser(sub)
+    config_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     return parser
 
 

@@ -18,8 +18,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bot.cli.render_text import event_line, failure_lines, verdict_lines
+from bot.cli.render_text import event_line, verdict_lines
 from bot.core.events import EventType, TrackEvent
+from bot.core.model.failures import failure_lines
 from bot.core.summary import TrackSummary
 from bot.core.timeline import render_timeline
 

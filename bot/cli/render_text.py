@@ -7,16 +7,18 @@ says what is still in progress, so a CI system that kills silent jobs does not k
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.core.durations import format_duration
 from bot.core.events import EventType, Outcome, TrackEvent
+from bot.core.model.failures import LOG_LINES_SHOWN, failure_lines, text_lines
 from bot.core.summary import TrackSummary
 from bot.core.timeline import render_timeline
+from bot.text import clip, join_lines
 
-LOG_LINES_SHOWN = 10
+__all__ = ["TextRenderer", "event_line", "heartbeat_line", "timestamp", "verdict_lines"]
 HEARTBEAT_LOG_LINE = 120   # characters of a Job's last log line in a heartbeat
 
 
@@ -28,26 +30,13 @@ def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def one_line(text: object) -> str:
-    """A message on one line: its lines joined with " / " (blank ones dropped)."""
-    return " / ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    return (head[:space] if space > limit // 2 else head).rstrip() + "…"
-
-
 def event_line(event: TrackEvent) -> str:
     parts = [timestamp(event)]
     if event.phase:
         parts.append(f"[{event.phase}]")
     if event.subject and not _names(event.subject, event.message):
         parts.append(f"{event.subject}:")
-    parts.append(one_line(event.message))
+    parts.append(join_lines(event.message))
     return " ".join(parts)
 
 
@@ -57,41 +46,11 @@ def _names(subject: str, message: str) -> bool:
     return subject in message or message.startswith((f"{name}:", f"{name} "))
 
 
-def failure_lines(failure: Mapping[str, Any], *, indent: str = "  ") -> list[str]:
-    """Object, container, reason, exit code, restarts, message, then the last log lines."""
-    kind, name = failure.get("kind") or "?", failure.get("name") or "?"
-    head = f"{indent}{kind}/{name}"
-    pod = failure.get("pod")
-    if pod and pod != name:
-        head += f" pod {pod}"
-    container = failure.get("container")
-    if container:
-        head += f" container {container}"
-    facts = [str(failure.get("reason") or "failed")]
-    if failure.get("exit_code") is not None:
-        facts.append(f"exit code {failure['exit_code']}")
-    restarts = failure.get("restarts")
-    if restarts:
-        facts.append(f"{restarts} restart{'' if restarts == 1 else 's'}")
-    out = [f"{head}: {', '.join(facts)}"]
-    message = one_line(failure.get("message") or "")
-    if message:
-        out.append(f"{indent}  {message}")
-    tail = _lines(failure.get("log_tail"))
-    if tail:
-        out.append(f"{indent}  last log lines{f' ({container})' if container else ''}:")
-        out.extend(f"{indent}  | {line}" for line in tail[-LOG_LINES_SHOWN:])
-    unavailable = one_line(failure.get("log_unavailable") or "")
-    if unavailable:
-        out.append(f"{indent}  logs unavailable: {unavailable}")
-    return out
-
-
 def verdict_lines(verdict: TrackEvent) -> list[str]:
     outcome = verdict.data.get("outcome") or ""
     label = {Outcome.SUCCEEDED.value: "SUCCEEDED", Outcome.FAILED.value: "FAILED",
              Outcome.TIMED_OUT.value: "TIMED OUT"}.get(str(outcome), str(outcome).upper() or "DONE")
-    reason = one_line(verdict.data.get("reason") or verdict.message)
+    reason = join_lines(verdict.data.get("reason") or verdict.message)
     out = [f"{timestamp(verdict)} {label}: {verdict.release} revision {verdict.revision} "
            f"in {verdict.namespace}: {reason}"]
     failures = verdict.data.get("failures") or []
@@ -101,14 +60,6 @@ def verdict_lines(verdict: TrackEvent) -> list[str]:
             if isinstance(failure, Mapping):
                 out.extend(failure_lines(failure))
     return out
-
-
-def _lines(value: object) -> list[str]:
-    if isinstance(value, str):
-        return value.splitlines()
-    if isinstance(value, Sequence):
-        return [str(v) for v in value]
-    return []
 
 
 def heartbeat_line(summary: TrackSummary, now: datetime) -> str:
@@ -125,7 +76,9 @@ def heartbeat_line(summary: TrackSummary, now: datetime) -> str:
         if seconds is not None:
             text += f" for {format_duration(timedelta(seconds=max(0, int(seconds))))}"
         if job.last_log_line:
-            text += f' (last log: "{_cut(one_line(job.last_log_line), HEARTBEAT_LOG_LINE)}")'
+            last = clip(join_lines(job.last_log_line), HEARTBEAT_LOG_LINE, breaks=(" ",),
+                        keep=HEARTBEAT_LOG_LINE // 2)
+            text += f' (last log: "{last}")'
         parts.append(text)
     for workload in summary.workloads:
         if workload.state != "in_progress":
@@ -133,7 +86,7 @@ def heartbeat_line(summary: TrackSummary, now: datetime) -> str:
         if workload.desired is not None:
             parts.append(f"{workload.kind}/{workload.name} {workload.ready or 0}/{workload.desired} ready")
         else:
-            parts.append(f"{workload.kind}/{workload.name} " + (one_line(workload.reason) or "in progress"))
+            parts.append(f"{workload.kind}/{workload.name} " + (join_lines(workload.reason) or "in progress"))
     for gated in summary.gated:
         count = len(gated.pods)
         on = f"waiting on {gated.job}" if gated.job else "waiting in Init"
@@ -171,7 +124,7 @@ class TextRenderer:
         # A FAILURE stays one line here: the verdict right after it carries the full diagnosis.
         lines = [event_line(event)]
         if event.type is EventType.LOG_LINES:
-            lines.extend(f"    | {line}" for line in _lines(event.data.get("lines"))[-LOG_LINES_SHOWN:])
+            lines.extend(f"    | {line}" for line in text_lines(event.data.get("lines"))[-LOG_LINES_SHOWN:])
         self._write(lines)
         self._last_line_at = event.at
 

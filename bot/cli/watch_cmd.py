@@ -17,12 +17,14 @@ import threading
 from datetime import timedelta
 from typing import NoReturn, Protocol, TextIO
 
+from bot.cli.errors import UsageError
 from bot.core.durations import parse_duration
 from bot.core.events import Outcome, TrackEvent
 from bot.core.status import Policy
 from bot.core.summary import TrackSummary
+from bot.errors import EXIT_USAGE, describe_error, exit_code_for
 
-EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_INTERRUPTED = 0, 1, 2, 130  # errors: bot.errors.exit_code_for
 RELEASE_APPEAR_WAIT = 30.0   # seconds a release named with --revision may take to appear at all
 
 
@@ -70,10 +72,6 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
-class UsageError(Exception):
-    pass
-
-
 def _duration(flag: str, text: str) -> timedelta:
     try:
         value = parse_duration(text)
@@ -113,31 +111,17 @@ def exit_code(verdict: TrackEvent | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.kube.errors import KubeError
-
     json_output = getattr(args, "output", None) == "json"
     try:
         return _watch(args)
-    except UsageError as exc:
-        return _fail(str(exc), EXIT_USAGE, json_output)
-    except KubeError as exc:
-        return _fail(_describe(exc, args), EXIT_USAGE, json_output)
     except KeyboardInterrupt:
         print("helmbot watch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug of ours: never a traceback, never exit 1 ("the release failed")
-        detail = _one_line(str(exc))
-        return _fail(f"internal error: {type(exc).__name__}{f': {detail}' if detail else ''} "
-                     "(a helmbot bug; please report it)", EXIT_INTERNAL, json_output)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    except Exception as exc:  # never a traceback, never exit 1 ("the release failed"): 3 ours, 4 a bug
+        return _fail(describe_error(exc, internal_detail=True), exit_code_for(exc), json_output)
 
 
 def _fail(message: str, code: int, json_output: bool = False) -> int:
-    message = _one_line(message, 1000)
     print(f"helmbot watch: error: {message}", file=sys.stderr)
     if json_output:
         # JSON consumers read stdout only: the last object says why there is no verdict.
@@ -148,19 +132,6 @@ def _fail(message: str, code: int, json_output: bool = False) -> int:
         except (OSError, ValueError):
             pass  # stdout is gone (a closed pipe): stderr and the exit code still say it
     return code
-
-
-def _describe(exc: Exception, args: argparse.Namespace) -> str:
-    from bot.kube.errors import ApiError, Forbidden, Unauthorized
-
-    if isinstance(exc, Unauthorized):
-        return "unauthorized (401): the API server rejected our credentials; check the kubeconfig user/token"
-    if isinstance(exc, Forbidden):
-        detail = f": {exc.message}" if exc.message else ""
-        return f"forbidden (403) in namespace {args.namespace}{detail}"
-    if isinstance(exc, ApiError):
-        return f"Kubernetes API error {exc}"
-    return str(exc)
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -174,7 +145,8 @@ def _watch(args: argparse.Namespace) -> int:
         policy = dataclasses.replace(
             policy, config_error_grace=_duration("--config-error-grace", args.config_error_grace))
 
-    from bot.kube.config import default_namespace, new_client
+    from bot.kube.client import new_client
+    from bot.kube.config import default_namespace
     from bot.kube.informer import InformerRegistry
     from bot.kube.releases import find_latest_revision
     from bot.kube.runner import run_tracker

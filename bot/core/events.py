@@ -7,12 +7,17 @@ line plus JSON-safe details, and never secrets or chart values.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import Enum, StrEnum
-from typing import Any
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from bot.core.model.failures import FailureData, VerdictData
+from bot.core.model.values import json_safe, parse_time, to_utc
+from bot.text import one_line
+
+__all__ = ["EventType", "Outcome", "TrackEvent", "json_safe", "parse_time", "to_utc"]
 
 
 class EventType(StrEnum):
@@ -35,46 +40,6 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed_out"
 
 
-def json_safe(value: Any) -> Any:
-    """Plain JSON types only (tuples become lists, enums their value, datetimes ISO text).
-
-    Fails loudly on anything else so a stray object never reaches a store or a Slack payload.
-    """
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, Enum):
-        return json_safe(value.value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"not JSON-safe: non-finite float {value!r}")
-        return value
-    if isinstance(value, datetime):
-        return to_utc(value).isoformat()
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"not JSON-safe: mapping key {key!r} is not a string")
-            out[key] = json_safe(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    raise TypeError(f"not JSON-safe: {type(value).__name__}")
-
-
-def to_utc(at: datetime) -> datetime:
-    """Aware UTC; naive datetimes are rejected because their meaning depends on the machine."""
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime {at.isoformat()}: pass an aware (UTC) datetime")
-    return at.astimezone(UTC)
-
-
-def parse_time(text: str) -> datetime:
-    return to_utc(datetime.fromisoformat(text))
-
-
 @dataclass(frozen=True)
 class TrackEvent:
     type: EventType
@@ -91,7 +56,7 @@ class TrackEvent:
         object.__setattr__(self, "type", EventType(self.type))
         object.__setattr__(self, "at", to_utc(self.at))
         # One human line, whatever went in (Helm descriptions and API messages may hold newlines).
-        object.__setattr__(self, "message", " ".join(str(self.message).split()))
+        object.__setattr__(self, "message", one_line(self.message))
         # Normalise once: the event is immutable in spirit and serialisable whatever the caller passed.
         object.__setattr__(self, "data", json_safe(self.data))
 
@@ -132,3 +97,13 @@ class TrackEvent:
             return None
         value = self.data.get("outcome")
         return Outcome(value) if value else None
+
+    @property
+    def failure(self) -> FailureData | None:
+        """A FAILURE event's payload (None for other events)."""
+        return cast(FailureData, self.data) if self.type is EventType.FAILURE else None
+
+    @property
+    def verdict_data(self) -> VerdictData | None:
+        """The VERDICT event's payload (None for other events)."""
+        return cast(VerdictData, self.data) if self.type is EventType.VERDICT else None

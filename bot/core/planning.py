@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.core.model.states import PhaseKind
 from bot.core.releases import Hook, Release, ReleaseStatus
 
 __all__ = [
@@ -35,12 +36,6 @@ class Operation(StrEnum):
     INSTALL = "install"
     UPGRADE = "upgrade"
     ROLLBACK = "rollback"
-
-
-class PhaseKind(StrEnum):
-    PRE_HOOKS = "pre_hooks"
-    RESOURCES = "resources"
-    POST_HOOKS = "post_hooks"
 
 
 # Helm's InstallOrder (pkg/release/v1/util/kind_sorter.go): kinds not listed come last, alphabetically.

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.core.events import json_safe
+from bot.core.model.values import json_safe
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.durations import format_duration
+from bot.core.model.durations import format_duration
 from bot.core.summary import ResourceTimeline, TrackSummary
 
 WAITING, ACTIVE = "░", "█"

@@ -1,5 +1,7 @@
 """Adapter around the helm CLI: pure argv building (args) and a subprocess runner (runner)."""
 
+import logging
+
 from bot.helm.args import (
     HelmArgsError,
     HelmVersion,
@@ -10,6 +12,9 @@ from bot.helm.args import (
     upgrade_argv,
 )
 from bot.helm.runner import HelmError, HelmNotFound, HelmResult, HelmRunner, HelmTimeout
+
+# Logs go to "helmbot.helm"; the application decides where (see bot/kube/__init__.py).
+logging.getLogger("helmbot.helm").addHandler(logging.NullHandler())
 
 __all__ = [
     "HelmArgsError",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.durations import format_duration, parse_duration
+from bot.errors import HelmbotError
 
 __all__ = [
     "SET_FLAGS",
@@ -38,8 +39,9 @@ _VALUE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/\[\]]*$")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
-class HelmArgsError(ValueError):
-    """A request cannot be turned into a safe helm command line; the message says why."""
+class HelmArgsError(HelmbotError, ValueError):
+    """A request cannot be turned into a safe helm command line; the message says why (names keys and
+    flags, quotes no value beyond a short, cut prefix of a name)."""
 
 
 @dataclass(frozen=True, order=True)

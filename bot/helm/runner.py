@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.durations import format_duration, parse_duration
+from bot.errors import HelmbotError
 from bot.helm.args import (
     SET_FLAGS,
     HelmVersion,
@@ -33,12 +34,13 @@ from bot.helm.args import (
 
 __all__ = ["HelmError", "HelmNotFound", "HelmResult", "HelmRunner", "HelmTimeout", "helm_message"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("helmbot.helm")  # argv redacted; never values, stdout or values files
 DEFAULT_TIMEOUT = timedelta(minutes=5)          # helm's own --timeout default
 
 
-class HelmError(RuntimeError):
-    """helm failed; ``message`` is helm's own error line, e.g. 'INSTALLATION FAILED: ...'."""
+class HelmError(HelmbotError, RuntimeError):
+    """helm failed; ``message`` is helm's own error line, e.g. 'INSTALLATION FAILED: ...' (with --set
+    values scrubbed), so the default `user_message()` (the exception text) is safe to show."""
 
     def __init__(self, message: str, *, argv: Sequence[str] = (), returncode: int | None = None,
                  stderr: str = "") -> None:
@@ -46,8 +48,7 @@ class HelmError(RuntimeError):
         self.argv = list(argv)            # redacted
         self.returncode = returncode
         self.stderr = stderr              # redacted
-        sub = self.argv[1] if len(self.argv) > 1 else "helm"
-        super().__init__(f"helm {sub} failed: {message}")
+        super().__init__(f"helm {_subcommand(self.argv)} failed: {message}")
 
 
 class HelmTimeout(HelmError):
@@ -81,6 +82,10 @@ def helm_message(stderr: str) -> str:
         if ln.startswith("Error: "):
             return ln[len("Error: "):]
     return lines[0] if lines else "no error message"
+
+
+def _subcommand(argv: Sequence[str]) -> str:
+    return argv[1] if len(argv) > 1 else "helm"
 
 
 def _redact_text(text: str, secrets: Sequence[str]) -> str:
@@ -149,16 +154,24 @@ class HelmRunner:
             proc = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=limit,
                                   check=False, stdin=subprocess.DEVNULL)
         except FileNotFoundError:
+            log.error("helm binary not found: %s", self.helm)
             raise HelmNotFound(f"helm binary not found: {self.helm}", argv=shown) from None
         except subprocess.TimeoutExpired as exc:
             raw = exc.stderr
             stderr = raw.decode(errors="replace") if isinstance(raw, bytes) else raw or ""
-            raise HelmTimeout(f"helm did not finish within {format_duration(timedelta(seconds=limit or 0))}",
+            waited = format_duration(timedelta(seconds=limit or 0))
+            log.warning("helm %s killed after %s", _subcommand(shown), waited)
+            raise HelmTimeout(f"helm did not finish within {waited}",
                               argv=shown, stderr=_redact_text(stderr, secrets)) from None
         duration = time.monotonic() - started
         stderr = _redact_text(proc.stderr, secrets)
         result = HelmResult(argv=shown, returncode=proc.returncode, stdout=proc.stdout, stderr=stderr,
                             duration=duration)
+        if proc.returncode != 0:
+            # helm's message may quote chart values: it goes to the caller (HelmError), not to the log.
+            log.info("helm %s exited %d after %.1fs", _subcommand(shown), proc.returncode, duration)
+        else:
+            log.debug("helm %s done in %.1fs", _subcommand(shown), duration)
         if check and proc.returncode != 0:
             raise HelmError(helm_message(stderr), argv=shown, returncode=proc.returncode, stderr=stderr)
         return result
@@ -177,6 +190,7 @@ class HelmRunner:
     def version(self) -> HelmVersion:
         if self._version is None:
             self._version = parse_version(self.run(version_argv(), timeout=30).stdout)
+            log.info("helm %s at %s", self._version, self.helm)
         return self._version
 
     def status(self, release: str, namespace: str, revision: int | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -18,8 +19,10 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiClient
 
+from bot.kube.config import load_configuration
 from bot.kube.errors import ApiConnectionError, error_from_status
 
+log = logging.getLogger("helmbot.kube")
 Lines = list[str]  # (the `list` verb below shadows the builtin inside the class body)
 
 
@@ -63,6 +66,7 @@ RESOURCES: dict[str, ResourceType] = {
         ResourceType("StatefulSet", "/apis/apps/v1", "statefulsets"),
         ResourceType("DaemonSet", "/apis/apps/v1", "daemonsets"),
         ResourceType("Job", "/apis/batch/v1", "jobs"),
+        ResourceType("Lease", "/apis/coordination.k8s.io/v1", "leases"),
     )
 }
 
@@ -164,13 +168,17 @@ class KubeClient:
 
     def _send(self, verb: str, kind: str, path: str, query: Mapping[str, Any] | None, *,
               accept: str = "application/json", timeout: float | tuple[float, float] | None = None,
-              ) -> urllib3.BaseHTTPResponse:
-        """One HTTP GET; returns the unread urllib3 response on 2xx, raises a typed error otherwise."""
+              namespace: str | None = None, http_method: str = "GET",
+              json_body: Mapping[str, Any] | None = None) -> urllib3.BaseHTTPResponse:
+        """One HTTP request; returns the unread urllib3 response on 2xx, raises a typed error otherwise."""
         self.counter.add(verb, kind)
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        header_params = {"Accept": accept}
+        if json_body is not None:
+            header_params["Content-Type"] = "application/json"
         method, url, headers, body, post = self.api_client.param_serialize(
-            method="GET", resource_path=path, query_params=params, header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
+            method=http_method, resource_path=path, query_params=params, header_params=header_params,
+            body=dict(json_body) if json_body is not None else None, auth_settings=["BearerToken"],
         )
         try:
             rest = self.api_client.call_api(method, url, headers, body, post,
@@ -187,12 +195,14 @@ class KubeClient:
                 data = b""
             finally:
                 response.release_conn()
-            raise error_from_status(response.status, data, dict(response.headers))
+            raise error_from_status(response.status, data, dict(response.headers), namespace=namespace)
         return response
 
-    def _json(self, verb: str, kind: str, path: str,
-              query: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self._send(verb, kind, path, query)
+    def _json(self, verb: str, kind: str, path: str, query: Mapping[str, Any] | None = None, *,
+              namespace: str | None = None, http_method: str = "GET",
+              json_body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self._send(verb, kind, path, query, namespace=namespace, http_method=http_method,
+                              json_body=json_body)
         try:
             data = response.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -216,11 +226,26 @@ class KubeClient:
         query = {"labelSelector": label_selector, "fieldSelector": field_selector,
                  "resourceVersion": resource_version, "limit": limit}
         rt = resource(kind)
-        return self._json("list", rt.kind, rt.collection_path(namespace), query)
+        return self._json("list", rt.kind, rt.collection_path(namespace), query,
+                          namespace=_scope(rt, namespace))
 
     def get(self, kind: KindOrType, namespace: str | None, name: str) -> dict[str, Any]:
         rt = resource(kind)
-        return self._json("get", rt.kind, f"{rt.collection_path(namespace)}/{name}")
+        return self._json("get", rt.kind, f"{rt.collection_path(namespace)}/{name}",
+                          namespace=_scope(rt, namespace))
+
+    def create(self, kind: KindOrType, namespace: str | None, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new object; Conflict (409) when it exists."""
+        rt = resource(kind)
+        return self._json("create", rt.kind, rt.collection_path(namespace), namespace=_scope(rt, namespace),
+                          http_method="POST", json_body=obj)
+
+    def replace(self, kind: KindOrType, namespace: str | None, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT an object; with metadata.resourceVersion set, Conflict (409) when someone changed it since."""
+        rt = resource(kind)
+        name = (obj.get("metadata") or {}).get("name")
+        return self._json("replace", rt.kind, f"{rt.collection_path(namespace)}/{name}",
+                          namespace=_scope(rt, namespace), http_method="PUT", json_body=obj)
 
     def discover(self, api_version: str) -> dict[str, Any]:
         """The APIResourceList of one group/version ("v1", "apps/v1", "cert-manager.io/v1")."""
@@ -237,14 +262,14 @@ class KubeClient:
         # The read timeout outlives the server-side timeout, so a silent dead connection is still noticed.
         rt = resource(kind)
         response = self._send("watch", rt.kind, rt.collection_path(namespace), query,
-                              timeout=(10.0, timeout_seconds + 30.0))
+                              timeout=(10.0, timeout_seconds + 30.0), namespace=_scope(rt, namespace))
         return WatchStream(response)
 
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool = False,
                  tail_lines: int | None = None) -> Lines:
         query = {"container": container, "previous": "true" if previous else None, "tailLines": tail_lines}
         response = self._send("log", "Pod", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query,
-                              accept="text/plain")
+                              accept="text/plain", namespace=namespace)
         try:
             text = response.read().decode("utf-8", "replace")
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -253,6 +278,19 @@ class KubeClient:
         finally:
             response.release_conn()
         return text.splitlines()
+
+
+def new_client(kubeconfig: str | None = None, context: str | None = None, *,
+               counter: RequestCounter | None = None) -> KubeClient:
+    """A client for the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster) and context."""
+    configuration = load_configuration(kubeconfig, context)
+    log.info("Kubernetes API at %s%s", configuration.host, f" (context {context})" if context else "")
+    return KubeClient(ApiClient(configuration=configuration), counter=counter)
+
+
+def _scope(rt: ResourceType, namespace: str | None) -> str | None:
+    """The namespace a request is about (None: cluster-wide), so an error can say where it was refused."""
+    return namespace if rt.namespaced else None
 
 
 def _short(exc: BaseException) -> str:

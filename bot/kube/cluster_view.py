@@ -14,6 +14,7 @@ kinds the plan waits on (ReplicaSets with Deployments).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from bot.kube.client import RESOURCES, ResourceType
 from bot.kube.errors import ApiConnectionError, ApiError, Forbidden, KubeError, NotFound, Unauthorized
 from bot.kube.informer import Informer, InformerRegistry, Snapshot
 from bot.kube.releases import HELM_OWNER_SELECTOR, ReleaseReader
+from bot.text import clip
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 TRACKED_KINDS = ("Job", "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
                  "PersistentVolumeClaim", "Service", "Event")
@@ -167,6 +171,8 @@ class NamespaceInformers:
                 continue
             essential = True if isinstance(error, Unauthorized) else self.essential(kind)
             if essential:
+                log.error("cannot watch %s in %s, which the tracker needs: %s", watch.what, self.namespace,
+                          short_reason(error))
                 raise error
             if essential is None:
                 watch.blocked = True   # decided once the plan is known
@@ -217,6 +223,8 @@ class NamespaceInformers:
             self._let_go(watch.informer)
         in_plan = self.plan_kinds is not None and kind in self.plan_kinds
         note = Unwatchable(kind, what, reason, in_plan=in_plan, detail=detail)
+        log.warning("not watching %s in %s: %s%s", what, self.namespace, reason,
+                    "" if in_plan else " (optional)")
         self.dropped[kind] = note
         self._announce.append(note)
 
@@ -245,8 +253,7 @@ def short_reason(error: KubeError) -> str:
     if isinstance(error, ApiError):
         label = {401: "unauthorized", 403: "forbidden", 404: "not found"}.get(error.status)
         return f"{label} ({error.status})" if label else f"{error.status} {error.reason}"
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 120 else text[:119] + "…"
+    return clip(str(error) or type(error).__name__, 120)
 
 
 def _display(api_version: str, kind: str) -> str:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kubernetes.client import ApiClient, Configuration
+from kubernetes.client import Configuration
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import SERVICE_HOST_ENV_NAME, load_incluster_config
 from kubernetes.config.kube_config import list_kube_config_contexts, load_kube_config
 
-from bot.kube.client import KubeClient, RequestCounter
 from bot.kube.errors import KubeConfigError
 
 
@@ -90,9 +89,3 @@ def default_namespace(kubeconfig: str | None = None, context: str | None = None)
     if IN_CLUSTER_NAMESPACE.is_file():
         return IN_CLUSTER_NAMESPACE.read_text().strip() or "default"
     return "default"
-
-
-def new_client(kubeconfig: str | None = None, context: str | None = None, *,
-               counter: RequestCounter | None = None) -> KubeClient:
-    configuration = load_configuration(kubeconfig, context)
-    return KubeClient(ApiClient(configuration=configuration), counter=counter)

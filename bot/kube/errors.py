@@ -1,12 +1,17 @@
-"""Typed Kubernetes API errors, so callers decide retry/relist/abort by type instead of by status code."""
+"""Typed Kubernetes API errors, so callers decide retry/relist/abort by type instead of by status code.
+
+Every one is a `HelmbotError`: `user_message()` is what a person reads (`bot.errors.describe_error`).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 
+from bot.errors import HelmbotError
 
-class KubeError(Exception):
+
+class KubeError(HelmbotError):
     """Anything that went wrong talking to (or configuring access to) the API server."""
 
 
@@ -24,20 +29,28 @@ class ApiError(KubeError):
     status: int = 0
     retryable: bool = False
 
-    def __init__(self, status: int, reason: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, reason: str, message: str, *, retry_after: float | None = None,
+                 namespace: str | None = None) -> None:
         self.status = status
         self.reason = reason
-        self.message = message
+        self.message = message  # the server's own Status message: names objects, never their contents
         self.retry_after = retry_after
+        self.namespace = namespace  # the namespace of the request, None for cluster-wide requests
         super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
+
+    def user_message(self) -> str:
+        return f"Kubernetes API error {self}"
 
 
 class Unauthorized(ApiError):
-    pass
+    def user_message(self) -> str:
+        return "unauthorized (401): the API server rejected our credentials; check the kubeconfig user/token"
 
 
 class Forbidden(ApiError):
-    pass
+    def user_message(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"forbidden (403){where}" + (f": {self.message}" if self.message else "")
 
 
 class NotFound(ApiError):
@@ -81,7 +94,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def error_from_status(status: int, body: bytes | str | Mapping[str, object] | None = None,
-                      headers: Mapping[str, str] | None = None) -> ApiError:
+                      headers: Mapping[str, str] | None = None, *, namespace: str | None = None) -> ApiError:
     """Map an HTTP status plus an optional metav1 Status body to the matching ApiError subclass."""
     reason, message = "", ""
     data: object = body
@@ -97,7 +110,8 @@ def error_from_status(status: int, body: bytes | str | Mapping[str, object] | No
         message = str(data.get("message") or message)
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
     retry_after = parse_retry_after((headers or {}).get("Retry-After")) if headers else None
-    return cls(status, reason or _default_reason(status), message, retry_after=retry_after)
+    return cls(status, reason or _default_reason(status), message, retry_after=retry_after,
+               namespace=namespace)
 
 
 def _default_reason(status: int) -> str:

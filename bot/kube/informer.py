@@ -10,11 +10,14 @@ the reader whether the picture may be missing recent changes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.kube.client import RESOURCES, KindOrType, KubeClient, ResourceType, WatchStream
@@ -31,6 +34,7 @@ from bot.kube.errors import (
 )
 
 FATAL_ERRORS = (Unauthorized, Forbidden, NotFound)
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 class Backoff:
@@ -170,6 +174,7 @@ class Informer:
             except Gone:
                 # Our resourceVersion is compacted away: the cache may have missed changes. Keep serving the
                 # last complete picture (marked stale) and relist at once.
+                log.info("informer %s: resourceVersion expired (410), relisting", self.key)
                 self.stats.relists_410 += 1
                 self._set_state(fresh=False)
                 need_list = True
@@ -183,7 +188,10 @@ class Informer:
                 if self._sleep(delay):
                     break
             except Exception as exc:  # a bug here must not kill the cache silently
-                self._record_error(KubeError(f"{type(exc).__name__}: {exc}"))
+                # Named by type and place only: its text may quote a cached object (the Helm Secrets).
+                log.error("informer %s: unexpected %s%s (a helmbot bug); retrying", self.key,
+                          type(exc).__name__, _origin(exc))
+                self._record_error(KubeError(f"{type(exc).__name__}: {exc}"), logged=True)
                 if self._sleep(self.backoff.next()):
                     break
         self._set_state(fresh=False)
@@ -193,13 +201,17 @@ class Informer:
         data = self.client.list(self.key.target, self.key.namespace, label_selector=self.key.label_selector)
         items = {_key(obj): obj for obj in data.get("items") or []}
         rv = (data.get("metadata") or {}).get("resourceVersion")
+        log.debug("informer %s: listed %d objects at resourceVersion %s", self.key, len(items), rv)
         with self._lock:
+            recovered = self._error is not None
             self._items = items
             self._rv = rv
             self._synced = True
             self._fresh = True
             self._error = None
             self._version += 1
+        if recovered:
+            log.info("informer %s: listed again after an error", self.key)
         self._synced_event.set()
         self._notify()
 
@@ -260,7 +272,11 @@ class Informer:
         if changed:
             self._notify()
 
-    def _record_error(self, exc: KubeError) -> None:
+    def _record_error(self, exc: KubeError, *, logged: bool = False) -> None:
+        if not logged:
+            # The first failure of a streak is worth a warning; its repeats (while backing off) are not.
+            level = logging.WARNING if self._error is None else logging.DEBUG
+            log.log(level, "informer %s: %s: %s", self.key, type(exc).__name__, exc)
         self.stats.errors += 1
         self.stats.last_error = str(exc)
         name = type(exc).__name__
@@ -276,6 +292,12 @@ class Informer:
             listeners = list(self._listeners)
         for fn in listeners:
             fn()
+
+
+def _origin(exc: BaseException) -> str:
+    """" at informer.py:123": where an unexpected error was raised, without its message."""
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
 
 def _key(obj: dict[str, Any]) -> str:
@@ -308,6 +330,7 @@ class InformerRegistry:
         with self._lock:
             informer = self._informers.get(key)
             if informer is None:
+                log.debug("starting informer %s", key)
                 informer = Informer(self.client, key, watch_timeout=self.watch_timeout,
                                     backoff=self.backoff_factory())
                 self._informers[key] = informer
@@ -326,6 +349,7 @@ class InformerRegistry:
                 return
             del self._refs[key]
             stopped = self._informers.pop(key)
+        log.debug("stopping informer %s (no users left)", key)
         stopped.stop()
 
     def active(self) -> dict[InformerKey, int]:

@@ -7,6 +7,7 @@ it succeeds, `errors()` says why, so the verdict can say "logs unavailable: ..."
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +16,9 @@ from typing import Protocol
 
 from bot.kube.client import KubeClient
 from bot.kube.errors import KubeError
+from bot.text import clip, join_lines
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 class LogRequestLike(Protocol):
@@ -93,7 +97,9 @@ class LogFetcher:
             except KubeError as exc:
                 # 404 pod gone, 400 container not started yet, 403 no pods/log permission, 5xx: logs are a
                 # bonus, but the one a failure verdict waits for is worth a quick retry.
-                entry.unavailable = _one_line(str(exc))
+                entry.unavailable = clip(join_lines(exc), 200)
+                log.log(logging.INFO if entry.failures == 0 else logging.DEBUG,
+                        "log of %s/%s unavailable: %s", req.pod, req.container, entry.unavailable)
                 entry.retry_at = now + min(self.min_interval, self.retry_initial * 2 ** entry.failures)
                 entry.failures += 1
                 continue
@@ -135,8 +141,3 @@ class LogFetcher:
             if previous or (pod, container) not in out:
                 out[(pod, container)] = entry.lines
         return out
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

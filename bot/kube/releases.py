@@ -6,6 +6,7 @@ polled every second does not re-decode an unchanged Secret.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,8 @@ from bot.core.releases import (
 )
 from bot.kube.client import KubeClient
 from bot.kube.errors import KubeError
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 HELM_OWNER_SELECTOR = "owner=helm"
 
@@ -94,6 +97,7 @@ class ReleaseReader:
             try:
                 release = decode_release_secret(secret)
             except ReleaseDecodeError as exc:
+                log.error("release %s revision %s: %s", self.name, self.revision, exc)
                 raise ReleaseUnreadable(f"cannot read the stored release: {exc}") from None
             with self._lock:
                 self._cached, self._cached_rv = release, rv

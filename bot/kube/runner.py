@@ -9,6 +9,7 @@ fakes one; kinds that cannot be watched at all are announced as WARNING events a
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,9 @@ from bot.kube.cluster_view import NamespaceInformers, assemble_view
 from bot.kube.informer import InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
+from bot.text import clip, join_lines
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 def utcnow() -> datetime:
@@ -110,7 +114,10 @@ class _Loop:
                     last_key, last_observe = key, now_mono
                     self._observe(state.view, state.complete, state.stale)
                     if self.tracker.done:
-                        return self.tracker.verdict
+                        verdict = self.tracker.verdict
+                        log.info("%s revision %s in %s: %s", self.reader.name, self.reader.revision,
+                                 self.informers.namespace, verdict.outcome if verdict else "done")
+                        return verdict
                     if self._fetch_logs():
                         wake.set()  # new lines: let the tracker see them right away
             if wake.wait(self.logs.next_retry_in(self.settings.tick)) and self.settings.debounce:
@@ -120,6 +127,8 @@ class _Loop:
     def _observe(self, view: ClusterView, complete: bool, stale: tuple[str, ...]) -> None:
         now = self.clock()
         if complete:
+            if self.stale_reported:
+                log.info("watch of %s recovered", self.informers.namespace)
             self.stale_since, self.stale_reported = None, False
         else:
             self._report_stale(stale, now)
@@ -147,6 +156,7 @@ class _Loop:
         if self.stale_reported or mono - self.stale_since < self.settings.stale_warning_after:
             return
         self.stale_reported = True
+        log.warning("watch of %s interrupted: %s", self.informers.namespace, "; ".join(stale))
         self._warning(f"Kubernetes API watch interrupted ({shorten('; '.join(stale), 300)}); "
                       "judging nothing from those kinds until it recovers", {"stale": list(stale)})
 
@@ -164,13 +174,5 @@ class _Loop:
 
 
 def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a separator (never mid-word), with "…" when cut."""
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    for sep in ("; ", ", ", " "):
-        cut = head.rfind(sep)
-        if cut > limit // 3:
-            return head[:cut].rstrip(" ;,") + "…"
-    return head + "…"
+    """One line of at most `limit` characters, cut at a separator (never mid-word), with "…" when cut."""
+    return clip(join_lines(text), limit, breaks=("; ", ", ", " "), keep=limit // 3)

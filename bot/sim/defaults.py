@@ -192,6 +192,59 @@ _STATUS: dict[str, Callable[[dict], dict]] = {
 }
 
 
+_NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+
+
+def _same_ips(a: dict, b: dict) -> bool:
+    return list(a.get("clusterIPs") or []) == list(b.get("clusterIPs") or [])
+
+
+def _drop_same_node_ports(spec: dict, old_spec: dict) -> None:
+    """Leaving NodePort/LoadBalancer releases the node ports, unless the write set new ones."""
+    def node_ports(s: dict) -> list:
+        return [p.get("nodePort") for p in s.get("ports") or []]
+
+    if node_ports(spec) == node_ports(old_spec) or not any(node_ports(spec)):
+        for port in spec.get("ports") or []:
+            port.pop("nodePort", None)
+
+
+def keep_allocated(key: str, new: dict, old: dict) -> None:
+    """What the apiserver's service REST does on update before validating (`patchAllocatedValues`,
+    `normalizeClusterIPs`, `dropTypeDependentFields`): a write that leaves out the allocated clusterIP(s) or
+    nodePorts keeps them, one that only sets `clusterIP` moves `clusterIPs` along, and a switch to
+    ExternalName drops the unchanged ones."""
+    if key != "/services":
+        return
+    spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+    needs, old_needs = spec.get("type", "ClusterIP") != "ExternalName", old_spec.get("type") != "ExternalName"
+    if needs and old_needs:
+        if not spec.get("clusterIP") and old_spec.get("clusterIP"):
+            spec["clusterIP"] = old_spec["clusterIP"]
+        if not spec.get("clusterIPs") and old_spec.get("clusterIPs") \
+                and spec.get("clusterIP") == old_spec.get("clusterIP"):
+            spec["clusterIPs"] = list(old_spec["clusterIPs"])
+        if spec.get("clusterIP") != old_spec.get("clusterIP") and _same_ips(spec, old_spec):
+            spec["clusterIPs"] = [spec["clusterIP"]]
+        if old_spec.get("type") in _NODE_PORT_TYPES and spec.get("type") not in _NODE_PORT_TYPES:
+            _drop_same_node_ports(spec, old_spec)
+        if spec.get("type") not in _NODE_PORT_TYPES or old_spec.get("type") not in _NODE_PORT_TYPES:
+            return
+        old_ports = old_spec.get("ports") or []
+        node_ports = {p.get("name"): p.get("nodePort") for p in old_ports if p.get("nodePort")}
+        used = {p.get("nodePort") for p in spec.get("ports") or []}
+        for port in spec.get("ports") or []:
+            if not port.get("nodePort") and node_ports.get(port.get("name")) not in used:
+                port["nodePort"] = node_ports.get(port.get("name"))
+                if port["nodePort"] is None:
+                    del port["nodePort"]
+    elif old_needs and not needs:
+        unchanged_ip = spec.get("clusterIP", old_spec.get("clusterIP")) == old_spec.get("clusterIP")
+        if unchanged_ip and (_same_ips(spec, old_spec) or "clusterIPs" not in spec):
+            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
+                spec.pop(field, None)
+
+
 def apply_defaults(key: str, obj: dict, *, creating: bool, allocate_ip: Callable[[], str],
                    allocate_node_port: Callable[[], int], now: str) -> None:
     """Default `obj` (a deep copy owned by the store) in place."""

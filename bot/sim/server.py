@@ -403,11 +403,12 @@ class Handler(BaseHTTPRequestHandler):
                 route.key, obj, field_validation=q.get("fieldValidation"), apply=apply
             )
 
-    def _check(self, route: Route) -> Callable[[dict], None] | None:
-        """What the store runs on the defaulted object before storing it: validation, for main resources."""
+    def _check(self, route: Route, current: dict | None = None) -> Callable[[dict], None] | None:
+        """What the store runs on the defaulted object before storing it: validation, for main resources
+        (an update of `current` also checks its immutable fields)."""
         if route.sub is not None:
             return None
-        return lambda obj: validation.validate(route.key, obj)
+        return lambda obj: validation.validate(route.key, obj, old=current)
 
     def _prepare_body(self, route: Route, body: bytes, q: dict[str, str]) -> dict:
         obj = self._decode(body)
@@ -460,7 +461,7 @@ class Handler(BaseHTTPRequestHandler):
         """Store `new` (an update of `current`, or a create), keeping managedFields up to date."""
         dry = q.get("dryRun") == "All"
         now, manager = fmt_time(self._now()), self._manager(q)
-        check = self._check(route)
+        check = self._check(route, current)
         if current is None:
             ssa.record_update(None, new, manager=manager, now=now)
             return self.store.create(route.key, new, dry_run=dry, check=check), 201
@@ -506,7 +507,7 @@ class Handler(BaseHTTPRequestHandler):
                     force=_truthy(q.get("force")),
                     now=fmt_time(self._now()),
                 )
-                dry, check = q.get("dryRun") == "All", self._check(route)
+                dry, check = q.get("dryRun") == "All", self._check(route, current)
                 if current is None:
                     result, code = self.store.create(route.key, new, dry_run=dry, check=check), 201
                 else:

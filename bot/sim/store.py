@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.sim import registry
-from bot.sim.defaults import apply_defaults
+from bot.sim.defaults import apply_defaults, keep_allocated
 
 Listener = Callable[[str, str, dict], None]
 Check = Callable[[dict], None]
@@ -375,6 +375,7 @@ class Store:
                     new["status"] = copy.deepcopy(current["status"])
                 else:
                     new.pop("status", None)
+                keep_allocated(self.storage_key(key), new, current)
                 self._defaults(key, new, creating=False)
                 if res.generation and _spec_part(new) != _spec_part(current):
                     new_meta["generation"] = int(cur_meta.get("generation", 1)) + 1

@@ -9,7 +9,9 @@ Two stages, as in the apiserver:
    dropped with a warning); server-side apply gets structured-merge-diff's ``failed to create typed patch
    object`` (a 500 in 1.35, unknown fields always rejected).
 2. Validation (`validate`, after defaulting): 422 Invalid with ``details.causes`` — names, labels, pod
-   templates, selectors, Service ports, ConfigMap/Secret keys.
+   templates, selectors, Service ports, ConfigMap/Secret keys; on updates also the immutable fields
+   (`immutability.update_causes`: Job template/selector, workload selectors, StatefulSet spec, Service
+   clusterIPs, PVC spec, immutable ConfigMaps/Secrets).
 
 Proportionate on purpose: the core kinds and the fields charts get wrong, not the whole OpenAPI schema.
 """
@@ -23,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sim import registry
+from bot.sim import immutability, registry
 from bot.sim.selectors import match_label_selector
 from bot.sim.store import ApiError
 
@@ -598,15 +600,21 @@ def causes(key: str, obj: dict) -> list[dict[str, str]]:
     return errs.causes
 
 
-def validate(key: str, obj: dict) -> None:
-    """Raise 422 Invalid, with the apiserver's message and `details.causes`, if `obj` is invalid."""
+def validate(key: str, obj: dict, *, old: dict | None = None) -> None:
+    """Raise 422 Invalid, with the apiserver's message and `details.causes`, if `obj` is invalid.
+
+    `old` (the stored object) makes it an update: the immutable-field rules of `immutability` apply too.
+    """
     found = causes(key, obj)
+    if old is not None:
+        changed = immutability.update_causes(key, obj, old)
+        found = changed + found if key in immutability.UPDATE_FIRST else found + changed
     if not found:
         return
     res = registry.resource(key)
     what = f"{res.kind}.{res.group}" if res.group else res.kind
     name = (obj.get("metadata") or {}).get("name") or ""
-    texts = [f"{c['field']}: {c['message']}" for c in found]
+    texts = list(dict.fromkeys(f"{c['field']}: {c['message']}" for c in found))  # as ToAggregate dedups
     joined = texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
     raise ApiError(422, "Invalid", f'{what} "{name}" is invalid: {joined}',
                    details={"name": name, "group": res.group, "kind": res.kind, "causes": found})

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cli.render_text import TextRenderer, event_line, failure_lines, heartbeat_line, verdict_lines
+from bot.cli.render_text import TextRenderer, event_line, heartbeat_line, verdict_lines
 from bot.core.events import EventType, TrackEvent
+from bot.core.model.failures import failure_lines
 from bot.core.summary import (
     GatedPods,
     JobSummary,

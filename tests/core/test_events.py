@@ -75,3 +75,14 @@ def test_message_is_always_one_line() -> None:
     event = _event(message='Helm marked the release failed: "Updated: 1/3\n\tcontext deadline exceeded"  ')
     assert event.message == 'Helm marked the release failed: "Updated: 1/3 context deadline exceeded"'
     assert TrackEvent.from_dict(event.to_dict()) == event
+
+
+def test_failure_and_verdict_payloads_are_typed_views_of_the_data() -> None:
+    data = {"kind": "Job", "name": "migrate", "reason": "BackoffLimitExceeded", "log_tail": ["boom"]}
+    failure = _event(type=EventType.FAILURE, data=data)
+    assert failure.failure is not None and failure.failure["reason"] == "BackoffLimitExceeded"
+    assert failure.verdict_data is None
+    verdict = _event(type=EventType.VERDICT, data={"outcome": "failed", "reason": "x", "failures": [],
+                                                    "duration_seconds": 1.0})
+    assert verdict.verdict_data is not None and verdict.verdict_data["outcome"] == "failed"
+    assert verdict.failure is None and verdict.outcome is Outcome.FAILED

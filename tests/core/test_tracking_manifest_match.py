@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.manifest_match import matches_manifest, parse_quantity
+from bot.core.tracking.manifest_match import matches_manifest, parse_quantity
 from tests.core import k8s_objects as k
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.events import EventType, Outcome, TrackEvent
-from bot.core.manifest_match import matches_manifest
 from bot.core.releases import Release
+from bot.core.tracking.manifest_match import matches_manifest
 from tests.core import k8s_objects as k
 from tests.core.test_tracking_support import hook_job, of_type, release, tracker, types, view
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.kube.client import KubeClient, RequestCounter
-from bot.kube.config import new_client
+from bot.kube.client import KubeClient, RequestCounter, new_client
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.kube.client import KubeClient
-from bot.kube.config import new_client
+from bot.kube.client import KubeClient, new_client
 from bot.kube.errors import (
     ApiConnectionError,
     Forbidden,
@@ -258,3 +257,24 @@ def test_registry_shares_one_informer_per_key_and_counts_references(sim: Any, na
         assert again is not a
     finally:
         registry.close()
+
+
+def test_an_informer_bug_is_logged_by_type_and_place_never_by_its_text(
+        client: KubeClient, sim: Any, namespace: str, informers: list[Informer],
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    informer = start(client, informers, namespace)
+    calls: list[dict[str, Any]] = []
+
+    def broken(event: dict[str, Any]) -> None:   # stands in for a bug while applying a watch event
+        calls.append(event)
+        raise ValueError("password=hunter2 in a cached object")
+
+    monkeypatch.setattr(informer, "_apply", broken)
+    with caplog.at_level("WARNING", logger="helmbot.kube"):
+        configmap(sim, namespace, "poke")
+        poll(lambda: informer.error is not None, what="the bug recorded as the informer's error")
+    bug_logs = [r for r in caplog.records if r.name == "helmbot.kube" and "helmbot bug" in r.getMessage()]
+    assert bug_logs, [r.getMessage() for r in caplog.records]
+    message = bug_logs[0].getMessage()
+    assert "ValueError at test_informer.py:" in message and str(informer.key) in message
+    assert all("hunter2" not in r.getMessage() and r.exc_info is None for r in caplog.records)

@@ -1,0 +1,405 @@
+"""The bot's use cases behind one façade: commands and clicks in, replies out.
+
+The Slack layer calls `command()` and `action()` (within Slack's 3 s: nothing here waits for helm, which runs
+on a worker thread) and renders the `Reply`. Every command and click is checked again on its own
+(permission, lock, approval state), recorded in the audit log with its outcome, and made idempotent by its
+request key, so a repeated or stale click never runs anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.app.commands import (
+    CommandError,
+    DeployCommand,
+    HelmbotCommand,
+    PromoteCommand,
+    RollbackCommand,
+    parse_deploy,
+    parse_helmbot,
+    parse_promote,
+    parse_rollback,
+)
+from bot.app.operations import LockHeld, Operations, PendingRelease, job_summary, new_deploy_id
+from bot.app.ports import Actor, Clock, ClusterPort
+from bot.app.queries import Queries
+from bot.app.replies import Reply, ReplyKind
+from bot.app.requests import (
+    CheckedRequest,
+    check_deploy,
+    check_deployer,
+    check_rollback,
+    job_from_dict,
+    job_to_dict,
+    resolve,
+    target_of,
+)
+from bot.app.views import ApprovalView, PreflightView
+from bot.config import Config
+from bot.errors import HelmbotError, describe_error
+from bot.store import Store
+from bot.store.records import Approval, AuditEntry
+
+log = logging.getLogger("helmbot.app")
+
+COMMANDS = ("deploy", "rollback", "promote", "helmbot")
+CLICK_MEMORY = timedelta(hours=24)
+
+
+class HelmBot:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        clusters: Mapping[str, ClusterPort],
+        operations: Operations,
+        queries: Queries,
+        clock: Clock,
+        post_card: Callable[[str, Any], None],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clusters = clusters
+        self.operations = operations
+        self.queries = queries
+        self.clock = clock
+        self.post_card = post_card  # (channel, view): a card posted in a channel (approval requests)
+
+    # -- entry points -------------------------------------------------------------------------------------
+
+    def command(self, name: str, text: str, actor: Actor, *, request_key: str | None = None) -> Reply:
+        """Run a slash command (`name` is one of COMMANDS); never raises for bad input."""
+        try:
+            if request_key and not self._once(f"command:{request_key}"):
+                return Reply.refused("this request was already handled")
+            if name == "deploy":
+                reply = self.deploy(parse_deploy(text), actor, request_key=request_key)
+            elif name == "rollback":
+                reply = self.rollback(parse_rollback(text), actor)
+            elif name == "promote":
+                reply = self.promote(parse_promote(text), actor)
+            elif name == "helmbot":
+                reply = self.helmbot(parse_helmbot(text), actor)
+            else:
+                reply = Reply.refused(f"unknown command {name!r}")
+        except HelmbotError as exc:
+            reply = Reply.refused(describe_error(exc))
+        except Exception as exc:
+            log.exception("command %s failed", name)
+            reply = Reply.refused(describe_error(exc))
+        self._audit(actor, f"/{name}", _first_word(text), reply)
+        return reply
+
+    def action(self, action_id: str, value: str, actor: Actor, *, request_key: str | None = None) -> Reply:
+        """Handle a button click; `value` is a server-side key (a deploy or approval id), never trusted
+        parameters."""
+        try:
+            if request_key and not self._once(f"action:{request_key}"):
+                return Reply.refused("this click was already handled")
+            handler = {
+                "helmbot_rollback": self.click_rollback,
+                "helmbot_confirm": self.click_confirm,
+                "helmbot_approve": self.click_approve,
+                "helmbot_reject": self.click_reject,
+            }.get(action_id)
+            reply = handler(value, actor) if handler else Reply.refused(f"unknown action {action_id!r}")
+        except HelmbotError as exc:
+            reply = Reply.refused(describe_error(exc))
+        except Exception as exc:
+            log.exception("action %s failed", action_id)
+            reply = Reply.refused(describe_error(exc))
+        self._audit(actor, action_id, value[:64], reply)
+        return reply
+
+    # -- commands -----------------------------------------------------------------------------------------
+
+    def deploy(self, command: DeployCommand, actor: Actor, *, request_key: str | None = None) -> Reply:
+        request = check_deploy(self.config, command, actor, self.clock())
+        if command.dry_run:
+            return self.queries.plan(request, actor)
+        if request.needs_approval:
+            return self._ask_approval(request, actor, request_key)
+        return self._start(request, actor, request_key or new_deploy_id())
+
+    def rollback(self, command: RollbackCommand, actor: Actor) -> Reply:
+        request = check_rollback(self.config, command, actor)
+        preflight = self.queries.rollback_preflight(request)
+        if isinstance(preflight, Reply):
+            return preflight
+        pending = self._pending(
+            request,
+            actor,
+            kind="confirm",
+            reason="confirmation",
+            ttl=timedelta(minutes=15),
+            revision=preflight.revision,
+        )
+        view = PreflightView(
+            title=preflight.title,
+            lines=preflight.lines,
+            confirm_value=pending.id,
+            confirm_label=f"Roll back to revision {preflight.revision}",
+            hazards=preflight.hazards,
+        )
+        if command.dry_run:
+            view = PreflightView(view.title, view.lines, "", hazards=view.hazards)
+        return Reply.info(view.title, card=view)
+
+    def promote(self, command: PromoteCommand, actor: Actor) -> Reply:
+        return self.queries.promote(command, actor, start=self._start_or_approve)
+
+    def helmbot(self, command: HelmbotCommand, actor: Actor) -> Reply:
+        if command.action == "help":
+            return self.queries.help(actor)
+        if command.action == "releases":
+            return self.queries.release_list(actor)
+        assert command.release is not None
+        if command.action == "status":
+            return self.queries.status(command.release, command.environment)
+        return self.queries.history(command.release, command.environment)
+
+    # -- clicks -------------------------------------------------------------------------------------------
+
+    def click_rollback(self, deploy_id: str, actor: Actor) -> Reply:
+        """The Roll back button of a deploy's parent message (Slack asked the user to confirm already)."""
+        record = self.store.get_deploy(deploy_id)
+        if record is None:
+            return Reply.refused("that deploy is unknown to helmbot (its record is gone)")
+        settings = self.queries.settings_for(record)
+        if settings is None:
+            return Reply.refused(f"{record.release} is no longer in helmbot's configuration")
+        check_deployer(settings, actor)
+        target_revision = self.queries.rollback_target(record)
+        if target_revision is None:
+            return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
+        if not self._once(f"rollback-of:{deploy_id}"):
+            return Reply.refused(f"a rollback of {settings.label} from this message was already started")
+        command = RollbackCommand(settings.name, settings.environment, target_revision)
+        request = check_rollback(self.config, command, actor)
+        if request.needs_approval:
+            return self._ask_approval(request, actor, f"rollback-of:{deploy_id}")
+        return self._start(request, actor, new_deploy_id())
+
+    def click_confirm(self, pending_id: str, actor: Actor) -> Reply:
+        approval = self.store.get_approval(pending_id)
+        if approval is None or approval.request.get("kind") != "confirm":
+            return Reply.refused("that confirmation is unknown or has expired")
+        if approval.requested_by != actor.user_id:
+            return Reply.refused("only the person who asked can confirm this")
+        decided = self.store.decide_approval(
+            pending_id, status="approved", decided_by=actor.user_id, now=self.clock()
+        )
+        if decided is None:
+            return Reply.refused("this was already confirmed, or it expired")
+        request = self._request_of(decided)
+        check_deployer(request.settings, actor)
+        if request.needs_approval:
+            return self._ask_approval(request, actor, pending_id)
+        return self._start(request, actor, new_deploy_id())
+
+    def plan_for_approval(self, approval_id: str, actor: Actor) -> Reply:
+        """The plan of a request waiting for approval, for the approver about to decide."""
+        approval = self.store.get_approval(approval_id)
+        if approval is None or approval.request.get("kind") != "approval":
+            return Reply.refused("that approval request is unknown")
+        request = self._request_of(approval)
+        if request.job.operation == "rollback":
+            preflight = self.queries.rollback_preflight(request)
+            if isinstance(preflight, Reply):
+                return preflight
+            return Reply.info(
+                preflight.title,
+                card=PreflightView(preflight.title, preflight.lines, "", hazards=preflight.hazards),
+            )
+        return self.queries.plan(request, actor)
+
+    def click_approve(self, approval_id: str, actor: Actor) -> Reply:
+        return self._decide(approval_id, actor, "approved")
+
+    def click_reject(self, approval_id: str, actor: Actor) -> Reply:
+        return self._decide(approval_id, actor, "rejected")
+
+    def _decide(self, approval_id: str, actor: Actor, status: str) -> Reply:
+        approval = self.store.get_approval(approval_id)
+        if approval is None or approval.request.get("kind") != "approval":
+            return Reply.refused("that approval request is unknown")
+        request = self._request_of(approval)
+        if actor.user_id == approval.requested_by:
+            return Reply.refused("a second person must approve: you asked for this deploy")
+        if not request.settings.may_approve(actor.user_id, actor.groups):
+            return Reply.refused(f"you are not an approver of {request.settings.label}")
+        decided = self.store.decide_approval(
+            approval_id, status=status, decided_by=actor.user_id, now=self.clock()
+        )
+        if decided is None:
+            current = self.store.get_approval(approval_id)
+            state = current.status if current is not None else "gone"
+            return Reply.refused(f"this request is already {state}")
+        self.post_card(decided.channel or request.settings.channel, self._approval_view(decided, request))
+        if status == "rejected":
+            return Reply.accepted(f"rejected: {request.summary} of {request.settings.label}")
+        requester = Actor(user_id=approval.requested_by)
+        return self._start(request, requester, approval_id, approved_by=actor.user_id)
+
+    # -- shared steps ---------------------------------------------------------------------------------
+
+    def _start_or_approve(self, request: CheckedRequest, actor: Actor) -> Reply:
+        if request.needs_approval:
+            return self._ask_approval(request, actor, None)
+        return self._start(request, actor, new_deploy_id())
+
+    def _start(
+        self, request: CheckedRequest, actor: Actor, request_id: str, *, approved_by: str | None = None
+    ) -> Reply:
+        settings = request.settings
+        try:
+            record = self.operations.start(
+                target=request.target,
+                actor=actor,
+                job=request.job,
+                channel=settings.channel,
+                environment=settings.environment,
+                request_id=request_id,
+                track_timeout=settings.track_timeout,
+                chart_label=None,
+            )
+        except LockHeld as exc:
+            return Reply.refused(describe_error(exc))
+        except PendingRelease as exc:
+            return Reply.refused(describe_error(exc), recover_to=exc.recover_to)
+        what = "rollback" if request.job.operation == "rollback" else "deploy"
+        by = f", approved by <@{approved_by}>" if approved_by else ""
+        return Reply.accepted(
+            f"{what} of {settings.label} started ({request.summary}{by}); follow it in <#{settings.channel}>",
+            deploy_id=record.id,
+        )
+
+    def _pending(
+        self, request: CheckedRequest, actor: Actor, *, kind: str, reason: str, ttl: timedelta, **extra: Any
+    ) -> Approval:
+        now = self.clock()
+        settings = request.settings
+        job = request.job
+        if extra.get("revision") is not None and job.operation == "rollback":
+            from dataclasses import replace
+
+            job = replace(job, revision=int(extra["revision"]))
+        approval = Approval(
+            id=new_deploy_id(),
+            cluster=settings.cluster,
+            namespace=settings.namespace,
+            release=settings.name,
+            request={
+                "kind": kind,
+                "environment": settings.environment,
+                "job": job_to_dict(job),
+                "summary": request.summary,
+                "reason": reason,
+            },
+            requested_by=actor.user_id,
+            approvers=list(settings.approvers),
+            status="pending",
+            decided_by=None,
+            created_at=now,
+            expires_at=now + ttl,
+            decided_at=None,
+            channel=settings.channel,
+            message_ts=None,
+        )
+        return self.store.create_approval(approval)
+
+    def _ask_approval(self, request: CheckedRequest, actor: Actor, request_key: str | None) -> Reply:
+        settings = request.settings
+        if not settings.approvers:
+            return Reply.refused(
+                f"{settings.label} needs an approval ({request.needs_approval}) but has no "
+                "approvers configured"
+            )
+        approval = self._pending(
+            request,
+            actor,
+            kind="approval",
+            reason=request.needs_approval or "",
+            ttl=self.config.defaults.approval_ttl,
+        )
+        self.post_card(settings.channel, self._approval_view(approval, request))
+        return Reply(
+            ReplyKind.WAITING,
+            f"{request.summary} of {settings.label} needs an approval "
+            f"({request.needs_approval}); an approver was asked in "
+            f"<#{settings.channel}>",
+            data={"approval_id": approval.id},
+        )
+
+    def _approval_view(self, approval: Approval, request: CheckedRequest) -> ApprovalView:
+        return ApprovalView(
+            approval_id=approval.id,
+            label=request.settings.label,
+            what=request.summary,
+            requested_by=approval.requested_by,
+            approvers=tuple(approval.approvers),
+            reason=str(approval.request.get("reason") or ""),
+            expires_at=approval.expires_at,
+            status=approval.status,
+            decided_by=approval.decided_by,
+        )
+
+    def _request_of(self, approval: Approval) -> CheckedRequest:
+        settings = resolve(self.config, approval.release, approval.request.get("environment"))
+        job = job_from_dict(approval.request["job"])
+        return CheckedRequest(settings, target_of(settings), job, None, str(approval.request.get("summary")))
+
+    def expire_approvals(self, now: datetime) -> int:
+        """Mark overdue approvals expired and update their cards; returns how many."""
+        expired = self.store.expire_approvals(now)
+        for approval in expired:
+            if approval.request.get("kind") != "approval":
+                continue
+            try:
+                request = self._request_of(approval)
+            except CommandError:
+                continue
+            self.post_card(
+                approval.channel or request.settings.channel, self._approval_view(approval, request)
+            )
+        return len(expired)
+
+    def _once(self, key: str) -> bool:
+        return bool(self.store.remember_once(key, now=self.clock(), ttl=CLICK_MEMORY))
+
+    def _audit(self, actor: Actor, action: str, target: str, reply: Reply) -> None:
+        entry = AuditEntry(
+            at=self.clock(),
+            actor=actor.user_id,
+            action=action,
+            target=target,
+            outcome=reply.kind.value,
+            detail={
+                "team": actor.team_id,
+                "channel": actor.channel_id,
+                "message": reply.text[:300],
+                **{k: v for k, v in reply.data.items() if isinstance(v, str | int | None)},
+            },
+        )
+        log.info(
+            "audit %s",
+            {"actor": entry.actor, "action": entry.action, "target": entry.target, "outcome": entry.outcome},
+        )
+        try:
+            self.store.audit(entry)
+        except HelmbotError as exc:
+            log.warning("audit record not stored: %s", describe_error(exc))
+
+
+def _first_word(text: str) -> str:
+    """The target of a command for the audit log: the release name, never the values."""
+    words = (text or "").split()
+    return words[0][:64] if words and "=" not in words[0] else ""
+
+
+__all__ = ["COMMANDS", "HelmBot", "job_summary"]

@@ -1,0 +1,187 @@
+"""One Kubernetes cluster for the bot: shared informers, Helm's release records, tracker drivers.
+
+Everything reads from the shared informers (one list+watch per kind per namespace, whatever the number of
+releases followed there), so the bot's request rate stays flat as releases are added. Helm's release
+Secrets are read label-first: detecting a new revision needs no decoding; a record is decoded only when
+someone asks for it, and cached by resourceVersion.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.releases import Release, ReleaseDecodeError, decode_release_secret, secret_revision
+from bot.core.tracking import ReleaseTracker
+from bot.kube.client import KubeClient
+from bot.kube.driving import DriverSettings, KubeTrackerDriver
+from bot.kube.errors import ApiConnectionError
+from bot.kube.informer import Informer, InformerRegistry
+from bot.kube.releases import HELM_OWNER_SELECTOR, ReleaseUnreadable
+
+log = logging.getLogger("helmbot.kube")
+
+SYNC_WAIT = 10.0
+
+
+@dataclass(frozen=True)
+class RevisionHead:
+    """A stored revision as its Secret's labels describe it (no decoding)."""
+
+    name: str
+    revision: int
+    status: str
+    secret: str
+    modified_at: datetime | None = None
+    managers: tuple[str, ...] = ()  # field managers of the storage record: who wrote it (helm, Flux, ...)
+
+
+def _label_time(labels: Mapping[str, str], key: str) -> datetime | None:
+    raw = labels.get(key)
+    if raw and str(raw).isdigit():
+        return datetime.fromtimestamp(int(raw), UTC)
+    return None
+
+
+def revision_head(secret: Mapping[str, Any]) -> RevisionHead | None:
+    md = secret.get("metadata") or {}
+    labels = md.get("labels") or {}
+    revision = secret_revision(secret)
+    if labels.get("owner") != "helm" or not labels.get("name") or revision is None:
+        return None
+    return RevisionHead(
+        name=str(labels["name"]),
+        revision=revision,
+        status=str(labels.get("status") or ""),
+        secret=str(md.get("name") or ""),
+        modified_at=_label_time(labels, "modifiedAt") or _label_time(labels, "createdAt"),
+        managers=tuple(
+            str(m.get("manager"))
+            for m in md.get("managedFields") or ()
+            if isinstance(m, Mapping) and m.get("manager")
+        ),
+    )
+
+
+class KubeCluster:
+    def __init__(
+        self,
+        name: str,
+        client: KubeClient,
+        *,
+        registry: InformerRegistry | None = None,
+        driver_settings: DriverSettings | None = None,
+        sync_wait: float = SYNC_WAIT,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.registry = registry or InformerRegistry(client)
+        self.driver_settings = driver_settings or DriverSettings()
+        self.sync_wait = sync_wait
+        self._lock = threading.Lock()
+        self._secrets: dict[str, Informer] = {}
+        self._decoded: dict[tuple[str, str], tuple[str | None, Release]] = {}
+
+    # -- Helm's release storage ----------------------------------------------------------------------------
+
+    def _secret_informer(self, namespace: str) -> Informer:
+        with self._lock:
+            informer = self._secrets.get(namespace)
+            if informer is None:
+                informer = self.registry.acquire(namespace, "Secret", HELM_OWNER_SELECTOR)
+                self._secrets[namespace] = informer
+        return informer
+
+    def _secret_items(self, namespace: str) -> list[dict[str, Any]]:
+        informer = self._secret_informer(namespace)
+        if not informer.wait_synced(self.sync_wait):
+            error = informer.error
+            raise (
+                error
+                if error is not None
+                else ApiConnectionError(
+                    f"Helm's release records in {namespace} could not be listed within {self.sync_wait:g}s"
+                )
+            )
+        return list(informer.snapshot().items)
+
+    def releases_synced(self, namespace: str) -> bool:
+        snapshot = self._secret_informer(namespace).snapshot()
+        return snapshot.synced and snapshot.fresh
+
+    def revisions(self, namespace: str, release: str | None = None) -> list[RevisionHead]:
+        """Every stored revision in the namespace (of one release), oldest first."""
+        heads = [
+            h
+            for s in self._secret_items(namespace)
+            if (h := revision_head(s)) is not None and (release is None or h.name == release)
+        ]
+        return sorted(heads, key=lambda h: (h.name, h.revision))
+
+    def release(self, namespace: str, name: str, revision: int) -> Release | None:
+        """The decoded record of one revision (None when not stored). Raises ReleaseUnreadable."""
+        for secret in self._secret_items(namespace):
+            head = revision_head(secret)
+            if head is None or head.name != name or head.revision != revision:
+                continue
+            rv = (secret.get("metadata") or {}).get("resourceVersion")
+            key = (namespace, head.secret)
+            with self._lock:
+                cached = self._decoded.get(key)
+            if cached is not None and rv is not None and cached[0] == rv:
+                return cached[1]
+            try:
+                decoded = decode_release_secret(secret)
+            except ReleaseDecodeError as exc:
+                raise ReleaseUnreadable(f"cannot read the stored release: {exc}") from None
+            with self._lock:
+                self._decoded[key] = (rv, decoded)
+            return decoded
+        return None
+
+    def watch_releases(self, namespace: str, on_change: Callable[[], None]) -> Callable[[], None]:
+        informer = self._secret_informer(namespace)
+        informer.add_listener(on_change)
+        return lambda: informer.remove_listener(on_change)
+
+    # -- tracking ------------------------------------------------------------------------------------------
+
+    def drive(
+        self,
+        tracker: ReleaseTracker,
+        *,
+        namespace: str,
+        release: str,
+        revision: int,
+        on_change: Callable[[], None],
+    ) -> KubeTrackerDriver:
+        return KubeTrackerDriver(
+            self.registry,
+            tracker,
+            namespace=namespace,
+            release=release,
+            revision=revision,
+            on_change=on_change,
+            settings=self.driver_settings,
+        )
+
+    # -- health ----------------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise KubeError when the API server cannot be reached or refuses our credentials."""
+        self.client.discover("v1")
+
+    def close(self) -> None:
+        with self._lock:
+            informers, self._secrets = list(self._secrets.values()), {}
+        for informer in informers:
+            self.registry.release(informer)
+        self.registry.close()
+        self.client.close()
+
+
+__all__ = ["KubeCluster", "ReleaseUnreadable", "RevisionHead", "revision_head"]

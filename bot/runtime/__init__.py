@@ -1,0 +1,1 @@
+"""The running bot assembled from its parts (`helmbot run`, the demo): the composition root."""

@@ -1,0 +1,456 @@
+"""Assembling the running bot from its configuration: the composition root of `helmbot run` and the demo.
+
+Every replica serves Slack (HTTP or Socket Mode) and runs helm for the requests it receives; only the leader
+(always this process when the store is SQLite; elected with a Lease with PostgreSQL) follows releases,
+notices revisions made elsewhere and delivers the outbox. Stopping is orderly and bounded: no new
+requests, the scheduler finishes its running ticks (each has already stored what it learned), the outbox
+gets a moment to drain, the Lease is handed over, then the store closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+from bot import metrics
+from bot.app.detection import ReleaseDetector, Route
+from bot.app.operations import Operations
+from bot.app.ports import Actor, Target
+from bot.app.queries import Queries
+from bot.app.replies import Reply
+from bot.app.service import COMMANDS, HelmBot
+from bot.app.tracking import TrackingService, TrackSettings
+from bot.config import Config
+from bot.core.releases import Release
+from bot.core.status import Policy
+from bot.errors import HelmbotError, describe_error
+from bot.helm.port import HelmCli
+from bot.kube.client import new_client
+from bot.kube.cluster import KubeCluster
+from bot.kube.leader import ElectionSettings, LeaderElector
+from bot.runtime.cards import CardMaker
+from bot.runtime.logs import LogShower
+from bot.scheduler import ApsTickScheduler
+from bot.slack.cards import render_approval
+from bot.slack.delivery import DeliveryWorker, Rendered
+from bot.slack.listeners import GroupResolver, build_app
+from bot.slack.sink import SlackSink
+from bot.store import Store, open_store
+from bot.store.records import DeployRecord, OutboxMessage
+from bot.web.server import BotHttpServer, HttpResponse, Routes
+
+log = logging.getLogger("helmbot.runtime")
+
+DETECT_INTERVAL = timedelta(seconds=10)  # a full look at Helm's storage, besides watch-driven looks
+RESUME_INTERVAL = timedelta(seconds=5)  # pick up deploys other replicas started
+HOUSEKEEPING_INTERVAL = timedelta(seconds=30)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """From the environment only; never logged."""
+
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Secrets:
+        return cls(
+            env.get("SLACK_BOT_TOKEN") or None,
+            env.get("SLACK_SIGNING_SECRET") or None,
+            env.get("SLACK_APP_TOKEN") or None,
+        )
+
+    def check(self, mode: str) -> None:
+        missing = ["SLACK_BOT_TOKEN"] if not self.bot_token else []
+        if mode == "http" and not self.signing_secret:
+            missing.append("SLACK_SIGNING_SECRET")
+        if mode == "socket" and not self.app_token:
+            missing.append("SLACK_APP_TOKEN")
+        if missing:
+            raise HelmbotError(
+                f"missing environment variable{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing)} (tokens are read from the environment only)"
+            )
+
+
+class BotRuntime:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        env: Mapping[str, str],
+        clock: Callable[[], datetime] = utcnow,
+        helm_home: str | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.config = config
+        self.env = env
+        self.clock = clock
+        self.helm_home = helm_home
+        self.policy = policy
+        self.secrets = Secrets.from_env(env)
+        self.secrets.check(config.slack.mode)
+        self._stop = threading.Event()
+        self._leading = False
+        self._lead_lock = threading.Lock()
+        self._unwatch: list[Callable[[], None]] = []
+        self.http: BotHttpServer | None = None
+        self.socket: object | None = None
+        self.elector: LeaderElector | None = None
+        self.slack_ok: str | None = "not checked yet"
+
+    # -- assembly -------------------------------------------------------------------------------------
+
+    def build(self) -> BotRuntime:
+        config = self.config
+        self.store: Store = open_store(config.state.effective_url(self.env))
+        self.clusters: dict[str, KubeCluster] = {}
+        self.helms: dict[str, HelmCli] = {}
+        for name, settings in config.clusters.items():
+            client = new_client(settings.kubeconfig, settings.context)
+            self.clusters[name] = KubeCluster(name, client)
+            self.helms[name] = HelmCli(
+                config.helm.binary,
+                kubeconfig=settings.kubeconfig,
+                kube_context=settings.context,
+                helm_home=self.helm_home,
+            )
+        self.client = WebClient(
+            token=self.secrets.bot_token,
+            base_url=config.slack.api_url,
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+            timeout=15,
+        )
+        self.scheduler = ApsTickScheduler(workers=8)
+        self.listener_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="helmbot-request")
+        self.helm_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="helmbot-helm")
+        self.queries = Queries(
+            config=config,
+            store=self.store,
+            clusters=self.clusters,
+            helm_for=self.helms.__getitem__,
+            clock=self.clock,
+        )
+        self.cards = CardMaker(config=config, queries=self.queries, clusters=self.clusters)
+        self.delivery = DeliveryWorker(self.client, self.store, self._render_parent, clock=self.clock)
+        self.sink = SlackSink(card_for=self.cards.card_for, clock=self.clock, wake=self.delivery.wake)
+        self.tracking = TrackingService(
+            store=self.store,
+            clusters=self.clusters,
+            sink=self.sink,
+            scheduler=self.scheduler,
+            clock=self.clock,
+            settings_for=self._track_settings,
+        )
+        self.operations = Operations(
+            store=self.store,
+            clusters=self.clusters,
+            helm_for=self.helms.__getitem__,
+            executor=self.helm_pool,
+            clock=self.clock,
+            on_revision=self._follow,
+            wake_delivery=self.delivery.wake,
+        )
+        self.detector = ReleaseDetector(
+            store=self.store,
+            clusters=self.clusters,
+            operations=self.operations,
+            router=self._route,
+            clock=self.clock,
+            follow=self._follow,
+            wake_delivery=self.delivery.wake,
+        )
+        self.bot = HelmBot(
+            config=config,
+            store=self.store,
+            clusters=self.clusters,
+            operations=self.operations,
+            queries=self.queries,
+            clock=self.clock,
+            post_card=self._post_card,
+        )
+        self.logs = LogShower(
+            store=self.store,
+            clusters=self.clusters,
+            clock=self.clock,
+            wake=self.delivery.wake,
+            cards=self.cards,
+        )
+        groups = GroupResolver(
+            self.client, [g for r in config.releases for g in (*r.deployers, *r.approvers)]
+        )
+        self.app: App = build_app(
+            bot=self.bot,
+            client=self.client,
+            signing_secret=self.secrets.signing_secret if config.slack.mode == "http" else None,
+            executor=self.listener_pool,
+            commands=self._commands(),
+            team_id=config.slack.team_id,
+            groups=groups,
+            on_logs=self.logs.show,
+            on_plan=self._plan_of_approval,
+        )
+        return self
+
+    def _commands(self) -> dict[str, str]:
+        names = dict(self.config.slack.commands)
+        return {use_case: names.get(use_case, f"/{use_case}") for use_case in COMMANDS}
+
+    def _track_settings(self, record: DeployRecord) -> TrackSettings:
+        settings = self.queries.settings_for(record)
+        defaults = self.config.defaults
+        source = settings if settings is not None else defaults
+        policy = self.policy or Policy(config_error_grace=source.config_error_grace)
+        return TrackSettings(
+            poll_interval=source.poll_interval,
+            track_timeout=source.track_timeout,
+            helm_timeout=source.helm_timeout,
+            policy=policy,
+        )
+
+    def _namespaces(self) -> dict[str, set[str]]:
+        """Per cluster, the namespaces whose releases are watched (configured ones and notices.namespaces)."""
+        out: dict[str, set[str]] = {name: set() for name in self.clusters}
+        for settings in self.config.releases:
+            out.setdefault(settings.cluster, set()).add(settings.namespace)
+        if self.config.notices.enabled:
+            for name in out:
+                out[name].update(self.config.notices.namespaces)
+        return out
+
+    # -- routing and rendering ----------------------------------------------------------------------
+
+    def _route(self, target: Target, release: Release | None) -> Route:
+        settings = next(
+            (
+                s
+                for s in self.config.releases
+                if (s.cluster, s.namespace, s.name) == (target.cluster, target.namespace, target.release)
+            ),
+            None,
+        )
+        labels = dict(release.labels) if release is not None else {}
+        channel, mode = self.config.notices.route_for(target.namespace, labels, settings)
+        if channel is None:
+            return Route(None, "mute")
+        return Route(channel, mode, settings.environment if settings is not None else None)
+
+    def _render_parent(self, record: DeployRecord) -> Rendered:
+        return self.sink.render_parent(record)
+
+    def _post_card(self, channel: str, view: object) -> None:
+        """An approval card: posted once, then edited as it is decided or expires."""
+        from bot.app.views import ApprovalView
+
+        if not isinstance(view, ApprovalView):
+            return
+        rendered = render_approval(view, now=self.clock())
+        key = f"approval:{view.approval_id}"
+        now = self.clock()
+        if self.store.get_message(key) is None:
+            self.store.enqueue(
+                OutboxMessage(key=key, channel=channel, kind="post", payload=rendered, created_at=now)
+            )
+        else:
+            self.store.enqueue(
+                OutboxMessage(
+                    key=f"{key}:{view.status}",
+                    channel=channel,
+                    kind="update",
+                    thread_of=key,
+                    payload=rendered,
+                    created_at=now,
+                )
+            )
+        self.delivery.wake()
+
+    def _plan_of_approval(self, value: str, actor: Actor) -> Reply:
+        return self.bot.plan_for_approval(value, actor)
+
+    # -- leadership ---------------------------------------------------------------------------------
+
+    def _follow(self, record: DeployRecord) -> None:
+        if self._leading and record.revision is not None:
+            self.tracking.follow(record)
+
+    def _lead(self) -> None:
+        with self._lead_lock:
+            if self._leading or self._stop.is_set():
+                return
+            self._leading = True
+            metrics.LEADER.set(1)
+        log.info("leading: following releases, noticing revisions, delivering messages")
+        self.delivery.start()
+        for cluster, namespaces in self._namespaces().items():
+            for namespace in sorted(namespaces):
+                key = f"detect:{cluster}:{namespace}"
+                self._unwatch.append(self.clusters[cluster].watch_releases(namespace, self._waker(key)))
+                self._startup_scan(cluster, namespace)
+                self.scheduler.every(key, DETECT_INTERVAL, self._scanner(cluster, namespace), first_run=False)
+        self.tracking.resume()
+        self.scheduler.every("resume", RESUME_INTERVAL, self._resume, first_run=False)
+        self.scheduler.every("housekeeping", HOUSEKEEPING_INTERVAL, self._housekeeping)
+
+    def _waker(self, key: str) -> Callable[[], None]:
+        return lambda: self.scheduler.wake(key)
+
+    def _scanner(self, cluster: str, namespace: str) -> Callable[[], None]:
+        return lambda: self._scan(cluster, namespace)
+
+    def _resume(self) -> None:
+        self.tracking.resume()
+
+    def _startup_scan(self, cluster: str, namespace: str) -> None:
+        try:
+            self.clusters[cluster]._secret_informer(namespace).wait_synced(10)
+            self.detector.scan(cluster, namespace, startup=True)
+        except HelmbotError as exc:
+            log.warning("cannot look at releases in %s/%s yet: %s", cluster, namespace, describe_error(exc))
+
+    def _scan(self, cluster: str, namespace: str) -> None:
+        try:
+            self.detector.scan(cluster, namespace)
+        except HelmbotError as exc:
+            log.warning("release detection in %s/%s: %s", cluster, namespace, describe_error(exc))
+
+    def _unlead(self) -> None:
+        with self._lead_lock:
+            if not self._leading:
+                return
+            self._leading = False
+            metrics.LEADER.set(0)
+        log.warning("not leading any more: stopping background work")
+        for unwatch in self._unwatch:
+            unwatch()
+        self._unwatch.clear()
+        for job in self.scheduler.jobs():
+            if job.startswith(("detect:", "track:")) or job in ("resume", "housekeeping"):
+                self.scheduler.cancel(job)
+        self.tracking.stop_all()
+        self.delivery.stop()
+
+    def _housekeeping(self) -> None:
+        now = self.clock()
+        self.bot.expire_approvals(now)
+        self.store.prune(now)
+        metrics.ACTIVE_TRACKS.labels("all").set(len(self.tracking.following()))
+
+    # -- serving ------------------------------------------------------------------------------------
+
+    def _slack_http(self, body: bytes, query: str, headers: Mapping[str, list[str]]) -> HttpResponse:
+        request = BoltRequest(body=body.decode("utf-8", "replace"), query=query, headers=dict(headers))
+        response = self.app.dispatch(request)
+        out_headers = {k: v[0] if isinstance(v, list) and v else str(v) for k, v in response.headers.items()}
+        return HttpResponse(response.status, (response.body or "").encode(), out_headers)
+
+    def ready(self) -> dict[str, str | None]:
+        checks: dict[str, str | None] = {}
+        try:
+            self.store.ping()
+            checks["store"] = None
+        except HelmbotError as exc:
+            checks["store"] = describe_error(exc)
+        for name, cluster in self.clusters.items():
+            try:
+                cluster.check()
+                checks[f"kubernetes:{name}"] = None
+            except HelmbotError as exc:
+                checks[f"kubernetes:{name}"] = describe_error(exc)
+        checks["slack"] = self.slack_ok
+        return checks
+
+    def _check_slack(self) -> None:
+        try:
+            self.client.auth_test()
+            self.slack_ok = None
+        except SlackApiError as exc:
+            self.slack_ok = f"auth.test failed: {exc.response.get('error')}"
+        except (SlackClientError, OSError) as exc:
+            self.slack_ok = f"Slack unreachable ({type(exc).__name__})"
+
+    def start(self) -> BotRuntime:
+        config = self.config
+        self._check_slack()
+        if self.slack_ok:
+            log.warning("slack: %s (carrying on; /readyz says so)", self.slack_ok)
+        self.scheduler.start()
+        self.scheduler.every("slack-auth", timedelta(minutes=1), self._check_slack, first_run=False)
+        if config.slack.port is not None:
+            routes = Routes(
+                slack=self._slack_http if config.slack.mode == "http" else None,
+                ready=self.ready,
+                metrics=metrics.exposition,
+            )
+            self.http = BotHttpServer(config.slack.host, config.slack.port, routes)
+            self.http.start()
+            log.info("listening on %s:%d (%s mode)", config.slack.host, self.http.port, config.slack.mode)
+        if config.slack.mode == "socket":
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(self.app, self.secrets.app_token)
+            handler.connect()
+            self.socket = handler
+        if config.leader_election.enabled:
+            le = config.leader_election
+            settings = ElectionSettings(
+                namespace=le.namespace,
+                lease_name=le.lease_name,
+                lease_duration=le.lease_duration.total_seconds(),
+                renew_deadline=le.renew_deadline.total_seconds(),
+                retry_period=le.retry_period.total_seconds(),
+            )
+            cluster = self.clusters.get(le.cluster) or next(iter(self.clusters.values()))
+            self.elector = LeaderElector(
+                cluster.client, settings, on_started=self._lead, on_stopped=self._unlead
+            )
+            self.elector.start()
+        else:
+            self._lead()
+        return self
+
+    def stop(self, *, drain: float = 3.0) -> None:
+        self._stop.set()
+        if self.http is not None:
+            self.http.stop()
+        if self.socket is not None:
+            try:
+                self.socket.close()  # type: ignore[attr-defined]
+            except Exception:
+                log.debug("socket mode close failed", exc_info=True)
+        self.listener_pool.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.shutdown(wait=True)
+        self.tracking.stop_all()
+        if self._leading:
+            self.delivery.stop(drain=drain)
+        if self.elector is not None:
+            self.elector.stop(release=True)
+        self.helm_pool.shutdown(wait=False, cancel_futures=True)
+        for cluster in self.clusters.values():
+            cluster.close()
+        self.store.close()
+        log.info("stopped")
+
+    @property
+    def port(self) -> int | None:
+        return self.http.port if self.http is not None else None
+
+
+def state_dir_of(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else None

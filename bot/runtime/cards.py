@@ -1,0 +1,79 @@
+"""A stored deploy record as the parent card's facts: who, what changed, where, and what a Roll back
+button would restore (only while the revision is the release's current one and a good one exists)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.app.queries import Queries
+from bot.config import Config
+from bot.errors import HelmbotError
+from bot.kube.cluster import KubeCluster
+from bot.slack.render import DeployCard
+from bot.store.records import DeployRecord
+
+FINISHED_BADLY = ("failed", "timed_out")
+
+
+class CardMaker:
+    def __init__(self, *, config: Config, queries: Queries, clusters: Mapping[str, KubeCluster]) -> None:
+        self.config = config
+        self.queries = queries
+        self.clusters = clusters
+
+    def label(self, record: DeployRecord) -> str:
+        settings = self.queries.settings_for(record)
+        if settings is not None:
+            return settings.label
+        return f"{record.release} ({record.environment})" if record.environment else record.release
+
+    def card_for(self, record: DeployRecord) -> DeployCard:
+        return DeployCard(
+            deploy_id=record.id,
+            release_label=self.label(record),
+            namespace=record.namespace,
+            operation=record.operation,
+            origin=record.origin,
+            requested_by=record.requested_by or "someone",
+            started_at=record.created_at,
+            revision=record.revision,
+            previous_revision=record.previous_revision,
+            cluster=record.cluster if len(self.config.clusters) > 1 else None,
+            chart_from=record.chart_from,
+            chart_to=record.chart,
+            app_from=record.app_from,
+            app_to=record.app_version,
+            description=record.description,
+            rollback_target=self._rollback_target(record),
+            logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)),
+        )
+
+    def _rollback_target(self, record: DeployRecord) -> int | None:
+        if record.revision is None or record.status in ("pending", "running"):
+            return None
+        if self.queries.settings_for(record) is None:
+            return None  # not a release helmbot may deploy: no button
+        try:
+            heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
+        except (HelmbotError, KeyError):
+            return None
+        if not heads or heads[-1].revision != record.revision:
+            return None  # superseded: rolling back "from here" would undo a later deploy
+        try:
+            return self.queries.rollback_target(record)
+        except HelmbotError:
+            return None
+
+
+def _captured_logs(record: DeployRecord) -> dict[str, list[str]]:
+    state = record.tracker_state or {}
+    tracker = state.get("tracker") if isinstance(state, dict) else None
+    logs = tracker.get("logs") if isinstance(tracker, dict) else None
+    return logs if isinstance(logs, dict) else {}
+
+
+def captured_logs(record: DeployRecord) -> dict[str, list[str]]:
+    """ "pod/container" -> the last lines the tracker captured (they outlive a hook deleted by its policy)."""
+    return {
+        str(k): [str(line) for line in v] for k, v in _captured_logs(record).items() if isinstance(v, list)
+    }
