@@ -38,3 +38,18 @@ def bot(slack: SlackStandIn) -> Iterator[TinyBot]:
 def demo(slack: SlackStandIn, bot: TinyBot, sim: Sim) -> Iterator[DemoWebServer]:
     with DemoWebServer(slack, bot.url, sim.kubeconfig, poll_interval=0.2) as server:
         yield server
+
+
+def create_deployment(sim: Sim, namespace: str, name: str, *, replicas: int, image: str) -> None:
+    """A Deployment straight into the Kubernetes stand-in's store (its controllers make the pods)."""
+    labels = {"app": name}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": image}]}}
+    sim.store.create(
+        "apps/deployments",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template},
+        },
+    )

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.demo import DemoWebServer
 from bot.sim.slack import SlackStandIn
 from tests.conftest import Sim
-from tests.demo.conftest import ALICE, BOB, DEPLOYS, GENERAL
+from tests.demo.conftest import ALICE, BOB, DEPLOYS, GENERAL, create_deployment
 from tests.demo.tinybot import SCRIPT_LINE, TinyBot
 from tests.polling import poll
 
@@ -177,23 +177,7 @@ def test_untrusted_and_formatted_text(page, slack: SlackStandIn) -> None:
 
 
 def test_the_cluster_panel_follows_the_cluster(page, sim: Sim, namespace: str) -> None:
-    labels = {"app": "api"}
-    sim.store.create(
-        "apps/deployments",
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "api", "namespace": namespace},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "api", "image": "a"}]},
-                },
-            },
-        },
-    )
+    create_deployment(sim, namespace, "api", replicas=1, image="a")
     panel = page.locator(f'#cluster-body section[aria-label="namespace {namespace}"]')
     deployments = panel.locator("table", has=page.locator("caption", has_text="Deployments"))
     pods = panel.locator("table", has=page.locator("caption", has_text="Pods"))

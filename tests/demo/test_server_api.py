@@ -14,7 +14,7 @@ from bot.demo.kube_source import KubeTarget, read_cluster
 from bot.sim.slack import SlackStandIn
 from tests.conftest import Sim
 from tests.demo.client import EventStream, get, post, request
-from tests.demo.conftest import ALICE, BOB, CAROL, DEPLOYS, GENERAL
+from tests.demo.conftest import ALICE, BOB, CAROL, DEPLOYS, GENERAL, create_deployment
 from tests.demo.tinybot import LOG_TEXT, SCRIPT_LINE, TinyBot
 from tests.polling import poll
 
@@ -178,23 +178,7 @@ def test_the_event_stream_carries_changes_in_order_and_replays_after_a_reconnect
 def test_the_cluster_panel_shows_workloads_and_helm_releases_but_no_secret_data(
     demo: DemoWebServer, sim: Sim, namespace: str
 ) -> None:
-    labels = {"app": "web"}
-    sim.store.create(
-        "apps/deployments",
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": namespace},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "web", "image": "w:1"}]},
-                },
-            },
-        },
-    )
+    create_deployment(sim, namespace, "web", replicas=2, image="w:1")
     sim.store.create(
         "/secrets",
         {
