@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests need, installed only when missing (quiet, idempotent; sudo when not root).
 #   postgresql: the real server the store tests start on loopback (tests/pg.py); nothing is left running.
+#   chromium: the real browser the demo page's tests drive headless with Playwright (tests/demo/test_browser.py).
 # Add a package: one `need` line below (e.g. `need chromium /usr/bin/chromium`).
 set -euo pipefail
 missing=()
@@ -9,6 +10,7 @@ need() {  # need PACKAGE PATH-GLOB: the package is missing when nothing matches 
   compgen -G "$pattern" >/dev/null || missing+=("$pkg")
 }
 need postgresql '/usr/lib/postgresql/*/bin/initdb'
+need chromium /usr/bin/chromium
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
