@@ -93,11 +93,16 @@ class Queries:
                 out.append(release)
         return out
 
+    def current_revision(self, record: DeployRecord) -> int | None:
+        """The release's newest stored revision (what a Roll back button would roll back from)."""
+        heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
+        return heads[-1].revision if heads else None
+
     def rollback_target(self, record: DeployRecord) -> int | None:
         """The last good revision before the deploy's (a Roll back button restores it)."""
         history = self._history(Target(record.cluster, record.namespace, record.release))
-        before = [r for r in history if record.revision is None or r.revision < record.revision]
-        return default_rollback_target(before) if before else None
+        upto = [r for r in history if record.revision is None or r.revision <= record.revision]
+        return default_rollback_target(upto)  # the newest of `upto` (the deploy's own) is never the target
 
     # -- views --------------------------------------------------------------------------------------------
 

@@ -174,6 +174,15 @@ class HelmBot:
         if settings is None:
             return Reply.refused(f"{record.release} is no longer in helmbot's configuration")
         check_deployer(settings, actor)
+        current = self.queries.current_revision(record)
+        if record.revision is None or current != record.revision:
+            now_at = f"revision {current}" if current is not None else "no revision"
+            return Reply.refused(
+                f"{settings.label} has moved on (it is at {now_at}; this message is about revision "
+                f"{record.revision}): nothing was rolled back. Use /rollback {settings.name}"
+                + (f" {settings.environment}" if settings.environment else "")
+                + " to choose a revision."
+            )
         target_revision = self.queries.rollback_target(record)
         if target_revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
