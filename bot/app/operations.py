@@ -133,7 +133,8 @@ class Operations:
             held = store.get_lock(target.cluster, target.namespace, target.release)
             raise LockHeld(target, held)
         try:
-            pending = pending_helm_state(cluster, target)
+            # A rollback is how a release stuck in pending-* is recovered, so only upgrades are refused.
+            pending = pending_helm_state(cluster, target) if job.operation != "rollback" else None
             if pending is not None:
                 raise PendingRelease(target, *pending, last_deployed_revision(cluster, target))
             record = DeployRecord(
