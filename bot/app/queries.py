@@ -7,6 +7,7 @@ values only for keys the release lets users set.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -231,7 +232,7 @@ class Queries:
             rendered = RenderedChart.from_template(
                 text, namespace=target.namespace, chart_name=info.name, chart_version=info.version
             )
-            values_to = dict(values_from or {})
+            values_to = copy.deepcopy(values_from or {})  # the command's values go on a copy, nested too
             for key, value in job.values:
                 _set_dotted(values_to, key, value)
             plan = plan_deploy(
@@ -262,7 +263,7 @@ class Queries:
         if not history:
             return Reply.refused(f"{settings.label} is not installed: nothing to roll back")
         current = history[-1]
-        revision = job.revision if job.revision is not None else default_rollback_target(history[:-1])
+        revision = job.revision if job.revision is not None else default_rollback_target(history)
         if revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
         target_release = next((r for r in history if r.revision == revision), None)
