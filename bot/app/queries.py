@@ -254,7 +254,7 @@ class Queries:
         hazards = tuple(f"{h.message} — {h.fix}" for h in plan.hazards)
         return Reply.info(
             f"plan for {settings.label}",
-            card=PlanView(f"Plan: {request.summary} of {settings.label}", lines, hazards),
+            card=PlanView(f"Plan for {settings.label}: {request.summary}", lines, hazards),
         )
 
     def rollback_preflight(self, request: CheckedRequest) -> Preflight | Reply:

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from bot.store import open_store
 from tests.bot.support import (
     ALICE,
     BOB,
+    CAROL,
     MALLORY,
     BotLauncher,
     BotProcess,
@@ -33,9 +35,10 @@ from tests.bot.support import (
     wait_for,
     workspace,
 )
-from tests.e2e.support import SHOP
+from tests.e2e.support import CHARTS, SHOP
 
-ENVIRONMENTS = ("fail", "lock", "storm", "guard")
+ENVIRONMENTS = ("fail", "lock", "storm", "guard", "manual", "stuck", "prod")
+HAZARD_V1, HAZARD_V2 = str(CHARTS / "hazard" / "v1"), str(CHARTS / "hazard" / "v2")
 FAST = ("migration.durationSeconds=0.3", "backup.durationSeconds=0.2", "restore.durationSeconds=0.3")
 ALLOWED = ["web.*", "migration.*", "backup.*", "restore.*"]
 FAIL_LINE = 'ERROR: relation "orders" already exists'
@@ -82,6 +85,30 @@ class Flows:
     def click(self, user: str, environment: str, message: dict[str, Any], action_id: str) -> tuple[int, str]:
         return self.slack.click(self.bot.url, user, self.channel(environment), message["ts"], action_id)
 
+    def ask(self, user: str, environment: str, command: str, text: str) -> str:
+        """A command's whole answer as the user reads it: the ack, or what followed at its response_url
+        when the ack said "working on it"."""
+        seen = len(self.slack.responses)
+        status, body = self.bot.command(user, command, text, channel=self.channel(environment))
+        assert status == 200, body
+        if "working on it" not in body:
+            return json.dumps(json.loads(body), ensure_ascii=False)
+        later = wait_for(lambda: self.slack.responses[seen:], f"the answer to {command} {text}", self.bot)
+        return json.dumps(later[0].payload, ensure_ascii=False)
+
+    def ephemeral_with(self, user: str, environment: str, action_id: str) -> dict[str, Any]:
+        """The newest ephemeral shown to `user` that has a button `action_id`."""
+        shown = [e for e in self.slack.ephemerals(self.channel(environment), user) if action_id in buttons(e)]
+        assert shown, self.slack.ephemerals(self.channel(environment), user)
+        return shown[-1]
+
+    def answers_since(self, seen: int, words: str) -> list[str]:
+        def found() -> list[str] | None:
+            texts = [json.dumps(r.payload) for r in self.slack.responses[seen:]]
+            return texts if any(words in t for t in texts) else None
+
+        return wait_for(found, f"an answer with {words!r}", self.bot, timeout=30)
+
 
 @pytest.fixture(scope="module")
 def flows(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flows]:
@@ -89,33 +116,33 @@ def flows(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flows]
     with SlackStandIn() as slack:
         workspace(slack)
         namespaces: dict[str, str] = {}
-        for environment in ENVIRONMENTS:
+        for environment in (*ENVIRONMENTS, "hazard"):
             name = f"flows-{environment}-{secrets.token_hex(3)}"
             sim.store.create("/namespaces", {"metadata": {"name": name}})
             namespaces[environment] = name
-            members = (ALICE, BOB, MALLORY)
-            slack.add_channel(f"C0{environment.upper()}", environment, members=members)
-        # the failing deploy needs a good revision to roll back to: installed before the bot starts, so
-        # the bot only remembers it (no passive notice)
+            slack.add_channel(f"C0{environment.upper()}", environment, members=(ALICE, BOB, CAROL, MALLORY))
+        # releases that need a good revision to roll back to are installed before the bot starts, so the
+        # bot only remembers them (no passive notice)
         sets = [a for v in FAST for a in ("--set", v)]
-        sim.helm(
-            "install",
-            "shop",
-            SHOP,
-            "-n",
-            namespaces["fail"],
-            "--set",
-            "web.replicas=1",
-            *sets,
-            "--wait",
-            "--timeout",
-            "60s",
-        )
+        for environment in ("fail", "manual", "stuck"):
+            sim.helm("install", "shop", SHOP, "-n", namespaces[environment], "--set", "web.replicas=1",
+                     *sets, "--wait", "--timeout", "60s")  # fmt: skip
+        sim.helm("install", "hazard", HAZARD_V1, "-n", namespaces["hazard"], "--wait", "--timeout", "60s")
         launcher = BotLauncher(tmp, sim, slack)
         releases = [
             release(namespaces[env], environment=env, channel=f"C0{env.upper()}", allowed_values=ALLOWED)
             for env in ENVIRONMENTS
         ]
+        releases[ENVIRONMENTS.index("prod")].update(protected=True, approvers=[CAROL])
+        releases.append(
+            {
+                "name": "hazard",
+                "namespace": namespaces["hazard"],
+                "chart": HAZARD_V2,
+                "channel": "C0HAZARD",
+                "deployers": [ALICE],
+            }
+        )
         config = launcher.config(releases)
         bot = launcher.start(config)
         try:
@@ -264,3 +291,95 @@ def outbox_keys(state_url: str, deploy_id: str, *, kind: str) -> list[str]:
             "SELECT key FROM outbox WHERE deploy_id = ? AND kind = ? ORDER BY seq", (deploy_id, kind)
         ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def test_rollback_preflight_confirm_then_status_and_history(flows: Flows, sim: Any) -> None:
+    _, body = flows.deploy(ALICE, "manual", "web.replicas=2", *FAST)
+    assert "started" in body, body
+    flows.finished_parent("manual", 0, "Succeeded")
+    preflight = flows.ask(BOB, "manual", "/rollback", "shop manual")
+    assert "from revision 2 to 1" in preflight, preflight
+    assert "web.replicas" in preflight and "shop-restore" in preflight and "pre-rollback" in preflight
+    assert len(history(sim, flows.namespaces["manual"])) == 2  # a preflight runs nothing
+    card = flows.ephemeral_with(BOB, "manual", "helmbot_confirm")
+    assert buttons(card)["helmbot_confirm"]["style"] == "danger"
+    assert flows.click(BOB, "manual", card, "helmbot_confirm")[0] == 200
+    rolled = flows.finished_parent("manual", 1, "Succeeded")
+    assert "rolled back to revision 1" in text_of(rolled) and f"<@{BOB}>" in text_of(rolled)
+    flows.wait_thread("manual", rolled, "shop-restore")
+    assert [r["status"] for r in history(sim, flows.namespaces["manual"])] == ["superseded"] * 2 + [
+        "deployed"
+    ]
+
+    unknown = flows.ask(BOB, "manual", "/rollback", "shop manual 42")
+    assert "has no revision 42" in unknown, unknown
+    status_text = flows.ask(MALLORY, "manual", "/helmbot", "status shop manual")
+    assert "*Revision*\\n3" in status_text and "deployed" in status_text, status_text
+    history_text = flows.ask(MALLORY, "manual", "/helmbot", "history shop manual")
+    assert "*3* deployed" in history_text and f"by <@{BOB}>" in history_text, history_text
+    assert "*2* superseded" in history_text and f"by <@{ALICE}>" in history_text
+    help_text = flows.ask(MALLORY, "manual", "/helmbot", "help")
+    assert "/deploy RELEASE" in help_text and "/rollback RELEASE" in help_text
+
+
+def test_a_release_stuck_in_pending_upgrade_is_refused_with_the_recovery_button(
+    flows: Flows, sim: Any, tmp_path: Path
+) -> None:
+    namespace = flows.namespaces["stuck"]
+    slow = ("--set", "migration.durationSeconds=120", "--set", "web.replicas=1", "--timeout", "5m")
+    helm = sim.popen("helm", "upgrade", "shop", SHOP, "-n", namespace, *slow, output=tmp_path / "helm.log")
+    try:
+        wait_for(
+            lambda: history(sim, namespace)[-1]["status"] == "pending-upgrade", "helm to start", flows.bot
+        )
+    finally:
+        helm.kill()  # an interrupted helm run: the release stays pending-upgrade
+        helm.wait(10)
+    refused = flows.ask(ALICE, "stuck", "/deploy", "shop stuck web.replicas=2")
+    assert "pending-upgrade" in refused and "roll back to revision 1" in refused.lower(), refused
+    card = flows.ephemeral_with(ALICE, "stuck", "helmbot_confirm")
+    assert flows.click(ALICE, "stuck", card, "helmbot_confirm")[0] == 200
+    wait_for(lambda: history(sim, namespace)[-1]["status"] == "deployed", "the recovery rollback", flows.bot)
+    assert history(sim, namespace)[-1]["description"] == "Rollback to 1"
+    again = flows.ask(ALICE, "stuck", "/deploy", "shop stuck web.replicas=1 " + " ".join(FAST))
+    assert "started" in again or "in progress" in again, again  # no longer stuck
+
+
+def test_protected_release_needs_a_second_person(flows: Flows, sim: Any) -> None:
+    waiting = flows.ask(ALICE, "prod", "/deploy", "shop prod web.replicas=1 " + " ".join(FAST))
+    assert "needs an approval" in waiting, waiting
+
+    def card() -> dict[str, Any] | None:
+        found = [m for m in flows.parents("prod") if "helmbot_approve" in buttons(m)]
+        return found[0] if found else None
+
+    approval = wait_for(card, "the approval card", flows.bot)
+    assert f"<@{CAROL}>" in text_of(approval)
+    seen = len(flows.slack.responses)
+    assert flows.click(ALICE, "prod", approval, "helmbot_approve")[0] == 200
+    flows.answers_since(seen, "second person")
+    assert flows.click(CAROL, "prod", approval, "helmbot_approval_plan")[0] == 200
+    plan = flows.answers_since(seen, "pre-install hooks")
+    assert any("shop-migrate" in p for p in plan), plan
+    assert sim.helm("history", "shop", "-n", flows.namespaces["prod"], check=False).returncode != 0
+    assert flows.click(CAROL, "prod", approval, "helmbot_approve")[0] == 200
+    flows.answers_since(seen, "approved by")
+    deployed = wait_for(
+        lambda: [m for m in flows.parents("prod") if "Succeeded" in text_of(m)], "the deploy", flows.bot
+    )
+    assert f"<@{ALICE}>" in text_of(deployed[0])
+    decided = wait_for(
+        lambda: "Approved" in text_of(flows.slack.message(flows.channel("prod"), approval["ts"]) or {}),
+        "the card to say Approved",
+        flows.bot,
+    )
+    assert decided
+    assert ALICE in history(sim, flows.namespaces["prod"])[-1]["description"]
+
+
+def test_dry_run_shows_the_plan_with_hook_hazards(flows: Flows, sim: Any) -> None:
+    plan = flows.ask(ALICE, "hazard", "/deploy", "hazard --dry-run")
+    assert "1.0.0 → 2.0.0" in plan, plan
+    assert "hazard-config" in plan and "Hazards" in plan, plan
+    assert "Deploy this" in plan
+    assert len(history(sim, flows.namespaces["hazard"], release="hazard")) == 1  # nothing ran
