@@ -13,11 +13,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     # Each subcommand module registers itself: add_parser(sub) sets `func` to its runner.
     from bot.cli import config_cmd, run_cmd, sim_cmd, watch_cmd
+    from bot.demo.cli import add_parser as add_demo_parser
 
     watch_cmd.add_parser(sub)
     sim_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
+    add_demo_parser(sub)
     return parser
 
 

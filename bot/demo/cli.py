@@ -1,0 +1,166 @@
+"""`helmbot demo`: the whole bot on this machine, no Slack and no cluster, shown in a browser or a terminal.
+
+Starts the stand-ins and the bot (bot/demo/stack.py), serves the Slack-like page (bot/demo/server.py) or
+draws the channel in the terminal (`--no-browser`), and optionally plays the tour (`--tour`). Ctrl-C or
+SIGTERM stops everything; the temporary directory goes with it (it is kept, and named, if the demo failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from bot.demo.errors import DemoError
+from bot.errors import describe_error, exit_code_for
+
+if TYPE_CHECKING:
+    from bot.demo.server import DemoWebServer
+    from bot.demo.stack import DemoStack
+    from bot.demo.tour import Tour
+
+log = logging.getLogger("helmbot.demo")
+
+DEFAULT_PORT = 8321
+TRY = """\
+  Type in the message box (you act as alice; "Acting as" switches person):
+    /deploy shop 1.1.0 migration.durationSeconds=4   healthy upgrade: migration Job, pods gated in Init
+    /deploy shop 1.2.0 migration.fail=true           failing migration, then click Roll back and confirm
+    /deploy shop web.crash=true                      a crash loop, caught in seconds
+    /rollback shop                                   preflight of a rollback, then confirm
+    /helmbot status shop  ·  /helmbot history shop
+    /deploy hazard --dry-run                         the plan flags a ConfigMap turned into a hook
+    /deploy ledger 1.1.0                             protected: act as bob to approve
+  The stories, played for you: helmbot demo --tour"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    p = sub.add_parser(
+        "demo",
+        help="the whole bot on this machine: no Slack, no cluster, shown in a browser",
+        description="Start stand-ins for Kubernetes and Slack, the bot, and a local page that behaves like a "
+        "Slack channel, with the example releases installed. Ctrl-C stops everything.",
+    )
+    p.add_argument("--port", type=int, default=None, help=f"the page's port (default {DEFAULT_PORT}, or any)")
+    p.add_argument("--host", default="127.0.0.1", help="the page's address (default 127.0.0.1)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.add_argument("--no-browser", action="store_true", help="the channel in this terminal instead")
+    p.add_argument("--tour", action="store_true", help="play the stories of helmbot's users")
+    p.add_argument("--pace", type=float, default=2.5, help="seconds between the tour's steps (default 2.5)")
+    p.set_defaults(func=run)
+
+
+def _interrupt(*_: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """The bot's and the stand-ins' logs go to a file: the terminal belongs to the demo."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    return handler
+
+
+def _web_server(stack: DemoStack, port: int | None, host: str) -> DemoWebServer:
+    from bot.demo.server import DemoWebServer
+
+    def serve(on: int) -> DemoWebServer:
+        return DemoWebServer(stack.standin(), stack.bot_url, stack.kubeconfig, on, host).start()
+
+    if port is not None:
+        return serve(port)
+    try:
+        return serve(DEFAULT_PORT)
+    except DemoError:  # the usual port is taken (another demo?): any free one
+        return serve(0)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    # Imported here: every other helmbot command builds this parser, and the bot is heavy to import.
+    from bot.demo.stack import DemoStack
+    from bot.demo.terminal import TerminalChannel
+    from bot.demo.tour import Tour
+    from bot.demo.workspace import ALICE
+
+    out = out or sys.stdout
+    workdir = Path(tempfile.mkdtemp(prefix="helmbot-demo-"))
+    handler = _log_to(workdir / "demo.log")
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background, where SIGINT is ignored
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    stack = DemoStack(workdir=workdir, with_guide=args.tour, progress=lambda s: say(f"helmbot demo: {s}"))
+    web: DemoWebServer | None = None
+    stop = threading.Event()
+    failed = False
+    try:
+        stack.start()
+        tour = Tour(stack.standin(), stack.bot_url, stack.helm, pace=args.pace, stop=stop)
+        if args.no_browser:
+            say("helmbot demo is running here. :click N clicks button [N], :user bob acts as bob, :quit.")
+            if args.tour:
+                _play(tour, lambda: True)
+            TerminalChannel(stack.standin(), stack.bot_url, stack.channel, ALICE.id).run()
+            return 0
+        web = _web_server(stack, args.port, args.host)
+        say(f"\nhelmbot demo is running: {web.url}\n{TRY}\n  Ctrl-C stops everything.")
+        if args.tour:
+            say("The tour starts as soon as the page is open.")
+            listening = web.feed
+            _play(tour, lambda: listening.listeners > 0)
+        if args.open:
+            webbrowser.open(web.url)
+        threading.Event().wait()  # until Ctrl-C or SIGTERM
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        failed = True
+        say(f"helmbot demo: {describe_error(exc, internal_detail=True)}")
+        say(f"helmbot demo: the logs are in {workdir / 'demo.log'}")
+        return exit_code_for(exc)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the clean-up short
+        say("helmbot demo: stopping")
+        stop.set()
+        if web is not None:
+            web.stop()
+        stack.stop()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        if not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        say("helmbot demo: stopped")
+
+
+def _play(tour: Tour, ready: Any) -> threading.Thread:
+    """The tour on its own thread, once `ready()` (someone is looking)."""
+
+    def play() -> None:
+        try:
+            while not ready():
+                if tour.stop.wait(0.3):
+                    return
+            tour.run()
+        except Exception:
+            log.exception("the tour stopped")
+
+    thread = threading.Thread(target=play, name="demo-tour", daemon=True)
+    thread.start()
+    return thread
