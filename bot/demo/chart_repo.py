@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.demo.errors import DemoError
 from bot.demo.helm_tool import HelmTool
 
 REPO_NAME = "demo"
@@ -28,10 +29,14 @@ class Packaged:
     source: str  # path under bot/sim/charts
     versions: tuple[str, ...]
     image_tag: str | None = None  # text in values.yaml replaced by the version (the app's image tag)
+    edits: tuple[tuple[str, str], ...] = ()  # (old, new) texts of values.yaml
 
 
+# shop's migration is a plain Job in the release (not a hook): Helm applies it with the Deployment, whose new
+# pods wait in Init until it is done, and Helm calls the release deployed long before it is.
+SHOP_EDITS = (("\n  hook: true ", "\n  hook: false"),)
 CHARTS = (
-    Packaged("shop", ("1.0.0", "1.1.0", "1.2.0", "1.3.0"), image_tag=":1.0.0"),
+    Packaged("shop", ("1.0.0", "1.1.0", "1.2.0", "1.3.0"), image_tag=":1.0.0", edits=SHOP_EDITS),
     Packaged("hazard/v1", ("1.0.0",)),
     Packaged("hazard/v2", ("2.0.0",)),
     Packaged("ledger", ("1.0.0", "1.1.0"), image_tag=":1.0.0"),
@@ -77,9 +82,14 @@ class ChartRepo:
     def _package(self, chart: Packaged, version: str) -> None:
         copy = self._build / chart.source.replace("/", "-") / version
         shutil.copytree(charts_dir() / chart.source, copy, dirs_exist_ok=True)
-        if chart.image_tag:
-            values = copy / "values.yaml"
-            values.write_text(values.read_text().replace(chart.image_tag, f":{version}"))
+        values = copy / "values.yaml"
+        text = values.read_text()
+        edits = (*chart.edits, (chart.image_tag, f":{version}")) if chart.image_tag else chart.edits
+        for old, new in edits:
+            if old not in text:
+                raise DemoError(f"the example chart {chart.source} changed: no {old.strip()!r} in its values")
+            text = text.replace(old, new)
+        values.write_text(text)
         self.helm.run(
             "package", str(copy), "--version", version, "--app-version", version, "-d", str(self.root)
         )

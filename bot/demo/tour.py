@@ -276,8 +276,9 @@ def protected_release(tour: Tour) -> None:
 STORIES: tuple[Story, ...] = (
     Story(
         "A healthy upgrade",
-        "alice deploys shop 1.1.0. Its migration runs as a pre-upgrade hook Job; the new web pods wait in "
-        "`Init` until it is done. Watch the message update in place and the thread fill.",
+        "alice deploys shop 1.1.0. Its migration is a Job in the release; the new web pods wait in `Init` "
+        "until it is done (Helm calls the release deployed long before). Watch the message update in place, "
+        "the thread fill and the pods on the right.",
         healthy_upgrade,
     ),
     Story(

@@ -10,10 +10,16 @@ import pytest
 from bot.demo import DemoWebServer
 from bot.sim.slack import SlackStandIn
 from tests.conftest import Sim
+from tests.demo.browser import launch_browser
 from tests.demo.tinybot import TinyBot
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 DEPLOYS, GENERAL = "C0DEPLOYS", "C0GENERAL"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    yield from launch_browser()
 
 
 @pytest.fixture

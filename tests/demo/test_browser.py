@@ -4,9 +4,7 @@ user switcher, and untrusted text shown as text. Screenshots go to tests/demo/ar
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -14,6 +12,7 @@ from slack_sdk import WebClient
 from bot.demo import DemoWebServer
 from bot.sim.slack import SlackStandIn
 from tests.conftest import Sim
+from tests.demo.browser import open_page, shot
 from tests.demo.conftest import ALICE, BOB, DEPLOYS, GENERAL, create_deployment
 from tests.demo.tinybot import SCRIPT_LINE, TinyBot
 from tests.polling import poll
@@ -21,51 +20,10 @@ from tests.polling import poll
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: scripts/system-deps.sh installs it")
-        pytest.skip("chromium is missing (apt-get install -y chromium, or scripts/system-deps.sh)")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
-def page(browser, demo: DemoWebServer, request: pytest.FixtureRequest) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1500, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(demo.url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "1")
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
-    assert errors == [], errors
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    print(f"screenshot: {path}")
+def page(browser, demo: DemoWebServer) -> Iterator[object]:
+    yield from open_page(browser, demo.url)
 
 
 def test_a_deploy_seen_from_the_page(page, slack: SlackStandIn, bot: TinyBot) -> None:
