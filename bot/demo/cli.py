@@ -30,12 +30,12 @@ log = logging.getLogger("helmbot.demo")
 
 DEFAULT_PORT = 8321
 TRY = """\
-  Type in the message box (you act as alice; "Acting as" switches person):
-    /deploy shop 1.1.0 migration.durationSeconds=4   healthy upgrade: migration Job, pods gated in Init
-    /deploy shop 1.2.0 migration.fail=true           failing migration, then click Roll back and confirm
+  Type in the message box (you act as alice; "Acting as" switches to bob, the approver, or carol):
+    /deploy shop 1.1.0 migration.durationSeconds=4   migration Job, new pods gated in Init, then ready
+    /deploy shop 1.2.0 migration.fail=true           failing migration; click Roll back and confirm
     /deploy shop web.crash=true                      a crash loop, caught in seconds
-    /rollback shop                                   preflight of a rollback, then confirm
-    /helmbot status shop  ·  /helmbot history shop
+    /deploy shop 1.1.0 web.image=registry.invalid/shop/web:1.1.0    an image that cannot be pulled
+    /rollback shop  ·  /helmbot status shop  ·  /helmbot history shop
     /deploy hazard --dry-run                         the plan flags a ConfigMap turned into a hook
     /deploy ledger 1.1.0                             protected: act as bob to approve
   The stories, played for you: helmbot demo --tour"""
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stop = threading.Event()
     failed = False
     try:
+        say(f"helmbot demo: its files and logs are in {workdir} (removed when it stops)")
         stack.start()
         tour = Tour(stack.standin(), stack.bot_url, stack.helm, pace=args.pace, stop=stop)
         if args.no_browser:

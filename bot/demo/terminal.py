@@ -1,7 +1,7 @@
 """The demo's channel in a terminal (`--no-browser`): a live view of the channel's parent messages with their
 thread replies, drawn with rich, and a prompt to type into.
 
-At the prompt: `/deploy shop 1.1.0 image=…` (any slash command, sent signed to the bot), `:click N` (the
+At the prompt: `/deploy shop 1.1.0 web.image=…` (any slash command, sent signed to the bot), `:click N` (the
 button numbered N; its confirm dialog is asked here), `:user NAME` (act as someone else), `:quit`; anything
 else is posted as the current person. On a terminal the view redraws as the channel changes and any key opens
 the prompt; piped input is read line by line, the view printed after each line.
@@ -133,7 +133,7 @@ class ChannelView:
                     if eph.get("thread_ts") == msg["ts"]:
                         parts.append(self._message(eph, names, indent="  │ "))
         if len(parts) == 1:
-            parts.append(Text("No messages yet. Type /deploy shop 1.1.0 image=…", "dim"))
+            parts.append(Text("No messages yet. Type /deploy shop 1.1.0 web.image=…", "dim"))
         return Group(*parts)
 
     def _channel_name(self) -> str:

@@ -18,7 +18,7 @@ const EMOJI = {
   large_orange_circle: "🟠", black_circle: "⚫", new: "🆕", sos: "🆘", label: "🏷️",
 };
 const COMMAND_HINTS = {
-  "/deploy": "/deploy RELEASE [VERSION] [key=value …]: upgrade a release (e.g. /deploy shop 1.1.0 image=…)",
+  "/deploy": "/deploy RELEASE [VERSION] [key=value …]: upgrade a release (e.g. /deploy shop 1.1.0 web.image=…)",
   "/rollback": "/rollback RELEASE [REVISION]: roll a release back (default: the previous good revision)",
   "/helmbot": "/helmbot status RELEASE | help",
   "/promote": "/promote RELEASE FROM TO",
@@ -676,7 +676,7 @@ async function openChannel(id) {
   const members = (c.members || []).length;
   const inIt = (c.members || []).includes(state.user);
   $("channel-meta").textContent = `${members} members` + (inIt ? "" : ` · ${userName(state.user)} is not a member`);
-  $("composer-input").placeholder = `Message ${c.is_im ? "" : "#"}${channelLabel(c)} (try /deploy shop 1.1.0 image=…)`;
+  $("composer-input").placeholder = `Message ${c.is_im ? "" : "#"}${channelLabel(c)} (try /deploy shop 1.1.0 web.image=…)`;
   if (state.thread && state.thread.channel !== id) closeThread();
   renderChannelList();
   await loadChannel();
