@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.config import parse_config
 from bot.demo.chart_repo import REPO_NAME, ChartRepo
 from bot.demo.errors import DemoError
+from bot.demo.helm_runs import end_helm_runs
 from bot.demo.helm_tool import HelmTool
 from bot.demo.workspace import (
     DEPLOYS,
@@ -129,6 +130,7 @@ class DemoStack:
         config = parse_config(text, source="demo config")
         env = {"SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": slack.signing_secret}
         runtime = BotRuntime(config, env=env, helm_home=str(self.helm.home)).build()
+        self._stops.append(lambda: self._end_helm_runs(binaries.helm))  # once the bot has stopped
         self._stops.append(runtime.stop)
         self.runtime = runtime
         runtime.start()
@@ -141,6 +143,11 @@ class DemoStack:
             "install", release.name, f"{REPO_NAME}/{release.chart}", "--version", release.version,
             "--namespace", namespace_of(release), "--create-namespace", *sets, "--wait", "--timeout", "2m",
         )  # fmt: skip
+
+    def _end_helm_runs(self, helm: Path) -> None:
+        ended = end_helm_runs(helm)
+        if ended:
+            log.info("ended %d helm run(s) of the bot: the cluster goes away with the demo", len(ended))
 
     def stop(self) -> None:
         while self._stops:

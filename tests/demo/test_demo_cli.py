@@ -1,5 +1,6 @@
 """`helmbot demo` as a process: two at once on different ports, each a working channel; Ctrl-C stops each
-cleanly and leaves nothing behind; `--no-browser` reads commands from a pipe and draws the channel."""
+cleanly and leaves nothing behind, even with helm in the middle of a hook; `--no-browser` reads commands from
+a pipe and draws the channel."""
 
 from __future__ import annotations
 
@@ -65,6 +66,16 @@ def start_demo(tmp: Path, *args: str, stdin: Any = subprocess.DEVNULL) -> DemoPr
     return DemoProcess(proc)
 
 
+def stopped(demo: DemoProcess, timeout: float = 30) -> int | None:
+    """The exit code, or None (and the process killed) when it did not stop in time."""
+    try:
+        return demo.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        demo.proc.kill()
+        demo.proc.wait(10)
+        return None
+
+
 def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
@@ -89,10 +100,18 @@ def test_two_demos_side_by_side_then_ctrl_c(tmp_path: Path) -> None:
             poll(answered, timeout=30, what="the bot's answer to /helmbot status shop")
             cluster = api(url, "api/cluster")
             assert "shop" in json.dumps(cluster)
+        # helm waits on a minute-long pre-upgrade hook when the demo is stopped: it must not outlive the demo
+        slow = {"user": "U0ALICE", "channel": "C0DEPLOYS", "text": "/deploy shop backup.durationSeconds=60"}
+        assert api(urls[0], "api/send", slow)["ok"]
+        poll(
+            lambda: "pending-upgrade" in json.dumps(api(urls[0], "api/cluster")),
+            timeout=30,
+            what="helm to be running the upgrade",
+        )
     finally:
         for demo in demos:
             demo.proc.send_signal(signal.SIGINT)
-        codes = [demo.proc.wait(60) for demo in demos]
+        codes = [stopped(demo) for demo in demos]
     assert codes == [0, 0], [demo.output for demo in demos]
     for demo, name in zip(demos, ("one", "two"), strict=True):
         assert demo.lines[-1] == "helmbot demo: stopped", demo.output
