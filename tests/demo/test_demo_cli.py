@@ -132,3 +132,23 @@ def test_no_browser_draws_the_channel_from_piped_commands(tmp_path: Path) -> Non
     assert "#deploys as alice" in demo.output
     assert "Install complete" in demo.output or "revision" in demo.output.lower(), demo.output
     assert demo.lines[-1] == "helmbot demo: stopped"
+
+
+def test_the_tour_starts_once_a_page_is_open(tmp_path: Path) -> None:
+    demo = start_demo(tmp_path / "tour", "--port", "0", "--tour", "--pace", "0")
+    try:
+        url = demo.url()
+        assert "The tour starts as soon as the page is open." in demo.output
+
+        def said() -> str:
+            seen = api(url, "api/channel?channel=C0DEPLOYS&user=U0ALICE")
+            return json.dumps([m.get("text") for m in seen["messages"]])
+
+        assert "Welcome to the helmbot tour" not in said()  # nobody is looking yet
+        with urllib.request.urlopen(url + "api/events", timeout=30):  # the page's event stream: a viewer
+            poll(lambda: "1/7" in said(), timeout=30, what="the tour's first story")
+        assert "Welcome to the helmbot tour" in said()
+    finally:
+        demo.proc.send_signal(signal.SIGINT)
+        code = stopped(demo)
+    assert code == 0, demo.output
