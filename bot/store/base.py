@@ -69,6 +69,8 @@ class Store(Protocol):
     # last revision seen per release
     def last_seen_revision(self, cluster: str, namespace: str, release: str) -> int | None: ...
     def set_last_seen_revision(self, cluster: str, namespace: str, release: str, revision: int) -> None: ...
+    def seen_releases(self, cluster: str, namespace: str) -> dict[str, int]: ...
+    def forget_release(self, cluster: str, namespace: str, release: str) -> bool: ...
     # per-release operation lock
     def acquire_lock(
         self, cluster: str, namespace: str, release: str, *, holder: str, deploy_id: str, ttl: timedelta,
@@ -437,6 +439,26 @@ class SqlStore(ABC):
                 WHERE release_revisions.revision < excluded.revision""",
                 self._release_params(cluster, namespace, release, revision=int(revision)),
             )
+
+    def seen_releases(self, cluster: str, namespace: str) -> dict[str, int]:
+        """Every release of the namespace helmbot has seen, with its last seen revision."""
+        with self._tx(write=False) as tx:
+            rows = tx.execute(
+                "SELECT release, revision FROM release_revisions WHERE cluster = :cluster "
+                "AND namespace = :namespace",
+                {"cluster": cluster, "namespace": namespace},
+            )
+        return {str(row["release"]): int(row["revision"]) for row in rows}
+
+    def forget_release(self, cluster: str, namespace: str, release: str) -> bool:
+        """Forget a release whose records are gone (uninstalled); True for the one caller that did it, so
+        an uninstall is announced once across replicas."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"DELETE FROM release_revisions WHERE {_RELEASE} RETURNING revision",
+                self._release_params(cluster, namespace, release),
+            )
+        return bool(rows)
 
     # --- locks -------------------------------------------------------------------------------------
 
