@@ -137,8 +137,9 @@ class DeliveryWorker:
             self._thread.join(10)
             self._thread = None
         deadline = self.monotonic() + drain
-        while drain and self.monotonic() < deadline and self.run_once():
-            pass
+        while drain and self.monotonic() < deadline and self.store.outbox_depth():
+            if not self.run_once():
+                time.sleep(0.05)   # paced (one post a second per channel): wait for the next slot
 
     def wake(self) -> None:
         self._wake.set()
