@@ -367,7 +367,7 @@ def test_protected_release_needs_a_second_person(flows: Flows, sim: Any) -> None
     deployed = wait_for(
         lambda: [m for m in flows.parents("prod") if "Succeeded" in text_of(m)], "the deploy", flows.bot
     )
-    assert f"<@{ALICE}>" in text_of(deployed[0])
+    assert f"Requested by <@{ALICE}> · approved by <@{CAROL}>" in text_of(deployed[0])
     decided = wait_for(
         lambda: "Approved" in text_of(flows.slack.message(flows.channel("prod"), approval["ts"]) or {}),
         "the card to say Approved",
