@@ -247,6 +247,9 @@ def test_disallowed_key_is_refused_without_echo(flows: Flows, sim: Any) -> None:
     assert secret not in json.dumps([e.to_dict() for e in entries])
     refused = [e for e in entries if e.action == "/deploy" and e.outcome == "refused" and e.actor == ALICE]
     assert refused, entries
+    lines = [line.split("audit ", 1)[1] for line in flows.bot.logs().splitlines() if " audit {" in line]
+    audited = [json.loads(line) for line in lines]
+    assert {"actor": ALICE, "action": "/deploy", "outcome": "refused"}.items() <= audited[-1].items(), audited
 
 
 def test_rate_limit_storm_still_delivers_every_message_in_order(flows: Flows) -> None:
