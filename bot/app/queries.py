@@ -7,6 +7,7 @@ values only for keys the release lets users set.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -93,11 +94,16 @@ class Queries:
                 out.append(release)
         return out
 
+    def current_revision(self, record: DeployRecord) -> int | None:
+        """The release's newest stored revision (what a Roll back button would roll back from)."""
+        heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
+        return heads[-1].revision if heads else None
+
     def rollback_target(self, record: DeployRecord) -> int | None:
         """The last good revision before the deploy's (a Roll back button restores it)."""
         history = self._history(Target(record.cluster, record.namespace, record.release))
-        before = [r for r in history if record.revision is None or r.revision < record.revision]
-        return default_rollback_target(before) if before else None
+        upto = [r for r in history if record.revision is None or r.revision <= record.revision]
+        return default_rollback_target(upto)  # the newest of `upto` (the deploy's own) is never the target
 
     # -- views --------------------------------------------------------------------------------------------
 
@@ -226,7 +232,7 @@ class Queries:
             rendered = RenderedChart.from_template(
                 text, namespace=target.namespace, chart_name=info.name, chart_version=info.version
             )
-            values_to = dict(values_from or {})
+            values_to = copy.deepcopy(values_from or {})  # the command's values go on a copy, nested too
             for key, value in job.values:
                 _set_dotted(values_to, key, value)
             plan = plan_deploy(
@@ -248,7 +254,7 @@ class Queries:
         hazards = tuple(f"{h.message} — {h.fix}" for h in plan.hazards)
         return Reply.info(
             f"plan for {settings.label}",
-            card=PlanView(f"Plan: {request.summary} of {settings.label}", lines, hazards),
+            card=PlanView(f"Plan for {settings.label}: {request.summary}", lines, hazards),
         )
 
     def rollback_preflight(self, request: CheckedRequest) -> Preflight | Reply:
@@ -257,7 +263,7 @@ class Queries:
         if not history:
             return Reply.refused(f"{settings.label} is not installed: nothing to roll back")
         current = history[-1]
-        revision = job.revision if job.revision is not None else default_rollback_target(history[:-1])
+        revision = job.revision if job.revision is not None else default_rollback_target(history)
         if revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
         target_release = next((r for r in history if r.revision == revision), None)

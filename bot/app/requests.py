@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app.commands import CommandError, DeployCommand, RollbackCommand
@@ -82,13 +82,19 @@ def check_deploy(config: Config, command: DeployCommand, actor: Actor, now: date
         create_namespace=settings.create_namespace,
         wait=getattr(settings, "wait", False),
     )
-    reason = None
-    freeze = freeze_active(config.freezes, settings.name, settings.environment, now)
-    if freeze is not None:
-        reason = f"deploy freeze: {freeze.reason}" if freeze.reason else "deploy freeze"
-    elif settings.protected:
-        reason = "protected release"
+    reason = approval_reason(config, settings, "upgrade", now)
     return CheckedRequest(settings, target_of(settings), job, reason, describe_deploy(command, settings))
+
+
+def approval_reason(config: Config, settings: ReleaseSettings, operation: str, now: datetime) -> str | None:
+    """Why this operation needs a second person now ("deploy freeze: ...", "protected release"), or None.
+    Asked again whenever a stored request is about to run: a freeze may have begun since it was made.
+    Rollbacks stay allowed during a freeze: they are how a bad deploy is undone."""
+    if operation != "rollback":
+        freeze = freeze_active(config.freezes, settings.name, settings.environment, now)
+        if freeze is not None:
+            return f"deploy freeze: {freeze.reason}" if freeze.reason else "deploy freeze"
+    return "protected release" if settings.protected else None
 
 
 def check_rollback(config: Config, command: RollbackCommand, actor: Actor) -> CheckedRequest:
@@ -100,7 +106,6 @@ def check_rollback(config: Config, command: RollbackCommand, actor: Actor) -> Ch
         helm_timeout=settings.helm_timeout,
         wait=getattr(settings, "wait", False),
     )
-    # Rollbacks stay allowed during a freeze: they are how a bad deploy is undone.
     reason = "protected release" if settings.protected else None
     what = f"roll back to revision {command.revision}" if command.revision else "roll back"
     return CheckedRequest(settings, target_of(settings), job, reason, what)
@@ -123,8 +128,6 @@ def job_to_dict(job: HelmJob) -> dict[str, Any]:
 
 
 def job_from_dict(raw: dict[str, Any]) -> HelmJob:
-    from datetime import timedelta
-
     return HelmJob(
         operation=str(raw["operation"]),
         chart=raw.get("chart"),

@@ -8,11 +8,21 @@ request key, so a repeated or stale click never runs anything twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.app.actions import (
+    APPROVAL_PLAN_ACTION,
+    APPROVE_ACTION,
+    CONFIRM_ACTION,
+    LOGS_ACTION,
+    REJECT_ACTION,
+    ROLLBACK_ACTION,
+)
 from bot.app.commands import (
     CommandError,
     DeployCommand,
@@ -24,12 +34,13 @@ from bot.app.commands import (
     parse_promote,
     parse_rollback,
 )
-from bot.app.operations import LockHeld, Operations, PendingRelease, job_summary, new_deploy_id
+from bot.app.operations import HelmJob, LockHeld, Operations, PendingRelease, job_summary, new_deploy_id
 from bot.app.ports import Actor, Clock, ClusterPort
 from bot.app.queries import Queries
 from bot.app.replies import Reply, ReplyKind
 from bot.app.requests import (
     CheckedRequest,
+    approval_reason,
     check_deploy,
     check_deployer,
     check_rollback,
@@ -38,7 +49,7 @@ from bot.app.requests import (
     resolve,
     target_of,
 )
-from bot.app.views import ApprovalView, PreflightView
+from bot.app.views import ApprovalView, PlanView, PreflightView
 from bot.config import Config
 from bot.errors import HelmbotError, describe_error
 from bot.store import Store
@@ -47,6 +58,7 @@ from bot.store.records import Approval, AuditEntry
 log = logging.getLogger("helmbot.app")
 
 COMMANDS = ("deploy", "rollback", "promote", "helmbot")
+CONFIRM_TTL = timedelta(minutes=15)
 CLICK_MEMORY = timedelta(hours=24)
 
 
@@ -61,6 +73,7 @@ class HelmBot:
         queries: Queries,
         clock: Clock,
         post_card: Callable[[str, Any], None],
+        show_logs: Callable[[str, Actor], Reply] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -69,6 +82,7 @@ class HelmBot:
         self.queries = queries
         self.clock = clock
         self.post_card = post_card  # (channel, view): a card posted in a channel (approval requests)
+        self.show_logs = show_logs  # (deploy id, actor): a failed deploy's logs into its thread
 
     # -- entry points -------------------------------------------------------------------------------------
 
@@ -102,10 +116,12 @@ class HelmBot:
             if request_key and not self._once(f"action:{request_key}"):
                 return Reply.refused("this click was already handled")
             handler = {
-                "helmbot_rollback": self.click_rollback,
-                "helmbot_confirm": self.click_confirm,
-                "helmbot_approve": self.click_approve,
-                "helmbot_reject": self.click_reject,
+                ROLLBACK_ACTION: self.click_rollback,
+                CONFIRM_ACTION: self.click_confirm,
+                APPROVE_ACTION: self.click_approve,
+                REJECT_ACTION: self.click_reject,
+                APPROVAL_PLAN_ACTION: self.plan_for_approval,
+                LOGS_ACTION: self.click_logs,
             }.get(action_id)
             reply = handler(value, actor) if handler else Reply.refused(f"unknown action {action_id!r}")
         except HelmbotError as exc:
@@ -121,24 +137,36 @@ class HelmBot:
     def deploy(self, command: DeployCommand, actor: Actor, *, request_key: str | None = None) -> Reply:
         request = check_deploy(self.config, command, actor, self.clock())
         if command.dry_run:
-            return self.queries.plan(request, actor)
+            return self._plan_with_deploy_button(request, actor)
         if request.needs_approval:
             return self._ask_approval(request, actor, request_key)
         return self._start(request, actor, request_key or new_deploy_id())
+
+    def _plan_with_deploy_button(self, request: CheckedRequest, actor: Actor) -> Reply:
+        """The dry run's plan, with a button that deploys exactly this request (checked again when
+        clicked: permission, freeze, approval, lock), so nobody retypes the command after reading it."""
+        reply = self.queries.plan(request, actor)
+        if not isinstance(reply.card, PlanView):
+            return reply
+        pending = self._pending(request, actor, kind="confirm", reason="confirmation", ttl=CONFIRM_TTL)
+        label = "Ask for approval" if request.needs_approval else "Deploy this"
+        card = replace(reply.card, confirm_value=pending.id, confirm_label=label)
+        return replace(reply, card=card)
 
     def rollback(self, command: RollbackCommand, actor: Actor) -> Reply:
         request = check_rollback(self.config, command, actor)
         preflight = self.queries.rollback_preflight(request)
         if isinstance(preflight, Reply):
             return preflight
-        pending = self._pending(
+        if command.dry_run:
+            view = PreflightView(preflight.title, preflight.lines, "", hazards=preflight.hazards)
+            return Reply.info(view.title, card=view)
+        request = replace(
             request,
-            actor,
-            kind="confirm",
-            reason="confirmation",
-            ttl=timedelta(minutes=15),
-            revision=preflight.revision,
+            job=replace(request.job, revision=preflight.revision),
+            summary=f"roll back to revision {preflight.revision}",
         )
+        pending = self._pending(request, actor, kind="confirm", reason="confirmation", ttl=CONFIRM_TTL)
         view = PreflightView(
             title=preflight.title,
             lines=preflight.lines,
@@ -146,8 +174,6 @@ class HelmBot:
             confirm_label=f"Roll back to revision {preflight.revision}",
             hazards=preflight.hazards,
         )
-        if command.dry_run:
-            view = PreflightView(view.title, view.lines, "", hazards=view.hazards)
         return Reply.info(view.title, card=view)
 
     def promote(self, command: PromoteCommand, actor: Actor) -> Reply:
@@ -174,6 +200,15 @@ class HelmBot:
         if settings is None:
             return Reply.refused(f"{record.release} is no longer in helmbot's configuration")
         check_deployer(settings, actor)
+        current = self.queries.current_revision(record)
+        if record.revision is None or current != record.revision:
+            now_at = f"revision {current}" if current is not None else "no revision"
+            return Reply.refused(
+                f"{settings.label} has moved on (it is at {now_at}; this message is about revision "
+                f"{record.revision}): nothing was rolled back. Use /rollback {settings.name}"
+                + (f" {settings.environment}" if settings.environment else "")
+                + " to choose a revision."
+            )
         target_revision = self.queries.rollback_target(record)
         if target_revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
@@ -186,28 +221,37 @@ class HelmBot:
         return self._start(request, actor, new_deploy_id())
 
     def click_confirm(self, pending_id: str, actor: Actor) -> Reply:
+        """Confirm a request the same person made (a rollback preflight, a dry run's plan, a recovery)."""
         approval = self.store.get_approval(pending_id)
         if approval is None or approval.request.get("kind") != "confirm":
             return Reply.refused("that confirmation is unknown or has expired")
         if approval.requested_by != actor.user_id:
             return Reply.refused("only the person who asked can confirm this")
+        request = self._request_of(approval)
+        check_deployer(request.settings, actor)
         decided = self.store.decide_approval(
             pending_id, status="approved", decided_by=actor.user_id, now=self.clock()
         )
         if decided is None:
-            return Reply.refused("this was already confirmed, or it expired")
-        request = self._request_of(decided)
-        check_deployer(request.settings, actor)
+            current = self.store.get_approval(pending_id)
+            state = "expired" if current is not None and current.status == "expired" else "already confirmed"
+            return Reply.refused(f"this request is {state}: nothing ran")
         if request.needs_approval:
             return self._ask_approval(request, actor, pending_id)
-        return self._start(request, actor, new_deploy_id())
+        return self._start(request, actor, pending_id)
 
     def plan_for_approval(self, approval_id: str, actor: Actor) -> Reply:
-        """The plan of a request waiting for approval, for the approver about to decide."""
+        """The plan of a request waiting for approval, for whoever decides (or asked, or may deploy)."""
         approval = self.store.get_approval(approval_id)
         if approval is None or approval.request.get("kind") != "approval":
             return Reply.refused("that approval request is unknown")
         request = self._request_of(approval)
+        settings = request.settings
+        if actor.user_id != approval.requested_by and not (
+            settings.may_deploy(actor.user_id, actor.groups)
+            or settings.may_approve(actor.user_id, actor.groups, None)
+        ):
+            return Reply.refused(f"only deployers and approvers of {settings.label} may see its plans")
         if request.job.operation == "rollback":
             preflight = self.queries.rollback_preflight(request)
             if isinstance(preflight, Reply):
@@ -217,6 +261,24 @@ class HelmBot:
                 card=PreflightView(preflight.title, preflight.lines, "", hazards=preflight.hazards),
             )
         return self.queries.plan(request, actor)
+
+    def click_logs(self, deploy_id: str, actor: Actor) -> Reply:
+        """Show logs: the failing containers' tails into the deploy's thread, for its deployers and
+        approvers (logs can hold what the channel at large should not read)."""
+        record = self.store.get_deploy(deploy_id)
+        if record is None:
+            return Reply.refused("that deploy is unknown to helmbot (its record is gone)")
+        settings = self.queries.settings_for(record)
+        if settings is not None and not (
+            settings.may_deploy(actor.user_id, actor.groups)
+            or settings.may_approve(actor.user_id, actor.groups, None)
+        ):
+            return Reply.refused(f"only deployers and approvers of {settings.label} may read its logs")
+        if settings is None and actor.user_id != record.requested_by:
+            return Reply.refused(f"{record.release} is not in helmbot's configuration: no logs")
+        if self.show_logs is None:
+            return Reply.refused("logs cannot be shown by this helmbot")
+        return self.show_logs(deploy_id, actor)
 
     def click_approve(self, approval_id: str, actor: Actor) -> Reply:
         return self._decide(approval_id, actor, "approved")
@@ -271,7 +333,7 @@ class HelmBot:
         except LockHeld as exc:
             return Reply.refused(describe_error(exc))
         except PendingRelease as exc:
-            return Reply.refused(describe_error(exc), recover_to=exc.recover_to)
+            return self._recovery(request, actor, exc)
         what = "rollback" if request.job.operation == "rollback" else "deploy"
         by = f", approved by <@{approved_by}>" if approved_by else ""
         return Reply.accepted(
@@ -279,16 +341,41 @@ class HelmBot:
             deploy_id=record.id,
         )
 
+    def _recovery(self, request: CheckedRequest, actor: Actor, exc: PendingRelease) -> Reply:
+        """A release stuck in pending-*: say so, and offer the recovery (roll back to the last deployed
+        revision) as a button for the person who asked."""
+        text = describe_error(exc)
+        if exc.recover_to is None or request.job.operation == "rollback":
+            return Reply.refused(text, recover_to=exc.recover_to)
+        settings = request.settings
+        rollback = CheckedRequest(
+            settings,
+            request.target,
+            HelmJob(operation="rollback", revision=exc.recover_to, helm_timeout=settings.helm_timeout),
+            None,
+            f"roll back to revision {exc.recover_to}",
+        )
+        pending = self._pending(rollback, actor, kind="confirm", reason="recovery", ttl=CONFIRM_TTL)
+        view = PreflightView(
+            title=f"{settings.label} is stuck in Helm's {exc.status} state",
+            lines=(
+                f"Revision {exc.revision} was left {exc.status} by an interrupted helm run: helm refuses "
+                "every upgrade until it is resolved.",
+                f"Recovery: roll back to revision {exc.recover_to}, the last deployed one (its pre-rollback "
+                "hooks run).",
+            ),
+            confirm_value=pending.id,
+            confirm_label=f"Roll back to revision {exc.recover_to}",
+        )
+        return Reply(ReplyKind.REFUSED, text, card=view, data={"recover_to": exc.recover_to})
+
     def _pending(
-        self, request: CheckedRequest, actor: Actor, *, kind: str, reason: str, ttl: timedelta, **extra: Any
+        self, request: CheckedRequest, actor: Actor, *, kind: str, reason: str, ttl: timedelta
     ) -> Approval:
+        """A request stored until someone acts on it: "confirm" (its requester's button) or "approval"
+        (a second person's)."""
         now = self.clock()
         settings = request.settings
-        job = request.job
-        if extra.get("revision") is not None and job.operation == "rollback":
-            from dataclasses import replace
-
-            job = replace(job, revision=int(extra["revision"]))
         approval = Approval(
             id=new_deploy_id(),
             cluster=settings.cluster,
@@ -297,7 +384,7 @@ class HelmBot:
             request={
                 "kind": kind,
                 "environment": settings.environment,
-                "job": job_to_dict(job),
+                "job": job_to_dict(request.job),
                 "summary": request.summary,
                 "reason": reason,
             },
@@ -325,7 +412,7 @@ class HelmBot:
             actor,
             kind="approval",
             reason=request.needs_approval or "",
-            ttl=self.config.defaults.approval_ttl,
+            ttl=settings.approval_ttl,
         )
         self.post_card(settings.channel, self._approval_view(approval, request))
         return Reply(
@@ -350,9 +437,14 @@ class HelmBot:
         )
 
     def _request_of(self, approval: Approval) -> CheckedRequest:
+        """A stored request as it would run now: today's settings, and whether it needs an approval
+        today (None once a second person approved it)."""
         settings = resolve(self.config, approval.release, approval.request.get("environment"))
         job = job_from_dict(approval.request["job"])
-        return CheckedRequest(settings, target_of(settings), job, None, str(approval.request.get("summary")))
+        needs = None
+        if approval.request.get("kind") == "confirm":
+            needs = approval_reason(self.config, settings, job.operation, self.clock())
+        return CheckedRequest(settings, target_of(settings), job, needs, str(approval.request.get("summary")))
 
     def expire_approvals(self, now: datetime) -> int:
         """Mark overdue approvals expired and update their cards; returns how many."""
@@ -373,6 +465,7 @@ class HelmBot:
         return bool(self.store.remember_once(key, now=self.clock(), ttl=CLICK_MEMORY))
 
     def _audit(self, actor: Actor, action: str, target: str, reply: Reply) -> None:
+        """One audit record per command and click: a JSON log line and a row in the store."""
         entry = AuditEntry(
             at=self.clock(),
             actor=actor.user_id,
@@ -386,10 +479,16 @@ class HelmBot:
                 **{k: v for k, v in reply.data.items() if isinstance(v, str | int | None)},
             },
         )
-        log.info(
-            "audit %s",
-            {"actor": entry.actor, "action": entry.action, "target": entry.target, "outcome": entry.outcome},
-        )
+        line = {
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "target": entry.target,
+            "outcome": entry.outcome,
+            "team": actor.team_id,
+            "channel": actor.channel_id,
+        }
+        log.info("audit %s", json.dumps(line, sort_keys=True))
         try:
             self.store.audit(entry)
         except HelmbotError as exc:

@@ -83,3 +83,5 @@ class PlanView:
     title: str
     lines: tuple[str, ...]
     hazards: tuple[str, ...] = field(default_factory=tuple)
+    confirm_value: str = ""  # a dry run's plan: the stored request a "Deploy this" button runs
+    confirm_label: str = "Deploy this"

@@ -26,9 +26,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot import metrics
 from bot.app.detection import ReleaseDetector, Route
 from bot.app.operations import Operations
-from bot.app.ports import Actor, Target
+from bot.app.ports import Target
 from bot.app.queries import Queries
-from bot.app.replies import Reply
 from bot.app.service import COMMANDS, HelmBot
 from bot.app.tracking import TrackingService, TrackSettings
 from bot.config import Config
@@ -179,6 +178,13 @@ class BotRuntime:
             follow=self._follow,
             wake_delivery=self.delivery.wake,
         )
+        self.logs = LogShower(
+            store=self.store,
+            clusters=self.clusters,
+            clock=self.clock,
+            wake=self.delivery.wake,
+            cards=self.cards,
+        )
         self.bot = HelmBot(
             config=config,
             store=self.store,
@@ -187,13 +193,7 @@ class BotRuntime:
             queries=self.queries,
             clock=self.clock,
             post_card=self._post_card,
-        )
-        self.logs = LogShower(
-            store=self.store,
-            clusters=self.clusters,
-            clock=self.clock,
-            wake=self.delivery.wake,
-            cards=self.cards,
+            show_logs=self.logs.show,
         )
         groups = GroupResolver(
             self.client, [g for r in config.releases for g in (*r.deployers, *r.approvers)]
@@ -206,8 +206,6 @@ class BotRuntime:
             commands=self._commands(),
             team_id=config.slack.team_id,
             groups=groups,
-            on_logs=self.logs.show,
-            on_plan=self._plan_of_approval,
         )
         return self
 
@@ -286,9 +284,6 @@ class BotRuntime:
                 )
             )
         self.delivery.wake()
-
-    def _plan_of_approval(self, value: str, actor: Actor) -> Reply:
-        return self.bot.plan_for_approval(value, actor)
 
     # -- leadership ---------------------------------------------------------------------------------
 

@@ -46,7 +46,17 @@ class CardMaker:
             description=record.description,
             rollback_target=self._rollback_target(record),
             logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)),
+            approved_by=self._approver(record),
         )
+
+    def _approver(self, record: DeployRecord) -> str | None:
+        """Who approved the request this deploy ran for (its request id is the approval's id)."""
+        if record.origin != "slack" or not record.request_id:
+            return None
+        approval = self.queries.store.get_approval(record.request_id)
+        if approval is None or approval.status != "approved" or approval.request.get("kind") != "approval":
+            return None
+        return approval.decided_by
 
     def _rollback_target(self, record: DeployRecord) -> int | None:
         if record.revision is None or record.status in ("pending", "running"):
@@ -73,7 +83,29 @@ def _captured_logs(record: DeployRecord) -> dict[str, list[str]]:
 
 
 def captured_logs(record: DeployRecord) -> dict[str, list[str]]:
-    """ "pod/container" -> the last lines the tracker captured (they outlive a hook deleted by its policy)."""
-    return {
+    """ "pod/container" -> the last lines the tracker captured (they outlive a hook deleted by its policy);
+    the failing containers first, and only those when the deploy has any."""
+    logs = {
         str(k): [str(line) for line in v] for k, v in _captured_logs(record).items() if isinstance(v, list)
     }
+    failing = [where for where in failing_containers(record) if where in logs]
+    return {where: logs[where] for where in failing} if failing else logs
+
+
+def failing_containers(record: DeployRecord) -> list[str]:
+    """ "pod/container" of each failure the deploy's events name (FAILURE events and the verdict's list),
+    first seen first."""
+    found: list[str] = []
+    for event in record.last_events or []:
+        data = event.get("data") if isinstance(event, dict) else None
+        if not isinstance(data, dict):
+            continue
+        failures = data.get("failures") if event.get("type") == "verdict" else [data]
+        if event.get("type") not in ("failure", "verdict") or not isinstance(failures, list):
+            continue
+        for failure in failures:
+            if isinstance(failure, dict) and failure.get("pod") and failure.get("container"):
+                where = f"{failure['pod']}/{failure['container']}"
+                if where not in found:
+                    found.append(where)
+    return found

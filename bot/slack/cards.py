@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.app.actions import APPROVAL_PLAN_ACTION, APPROVE_ACTION, CONFIRM_ACTION, REJECT_ACTION
 from bot.app.replies import Reply, ReplyKind
 from bot.app.views import (
     ApprovalView,
@@ -37,11 +38,6 @@ from bot.slack.blocks import (
     section,
     truncate_mrkdwn,
 )
-
-CONFIRM_ACTION = "helmbot_confirm"
-APPROVE_ACTION = "helmbot_approve"
-REJECT_ACTION = "helmbot_reject"
-APPROVAL_PLAN_ACTION = "helmbot_approval_plan"
 
 _OUR_REFERENCE = re.compile(r"&lt;(@[UW][A-Z0-9]{2,30}|#[CGD][A-Z0-9]{2,30})&gt;")
 _KIND_EMOJI = {
@@ -164,26 +160,21 @@ def render_history(view: HistoryView) -> dict[str, Any]:
 
 
 def render_plan(view: PlanView) -> dict[str, Any]:
-    blocks: list[Block | None] = [header(view.title)]
-    if view.hazards:
-        blocks.append(
-            section(
-                "*⚠️ Hazards*\n" + truncate_mrkdwn("\n".join(f"• {escape(h)}" for h in view.hazards), 2800)
-            )
+    button_ = None
+    if view.confirm_value:
+        dialog = confirm_dialog(
+            f"{view.confirm_label}?",
+            "helm runs the plan above now (everything is checked again first).",
+            confirm=view.confirm_label[:30],
         )
-    blocks.append(section(code_block(list(view.lines), 2900, keep="head")))
-    return _message(blocks, view.title)
+        button_ = button(
+            view.confirm_label, CONFIRM_ACTION, view.confirm_value, style="primary", confirm=dialog
+        )
+    return _plan_card(view.title, view.lines, view.hazards, button_, "dry run: nothing has run")
 
 
 def render_preflight(view: PreflightView) -> dict[str, Any]:
-    blocks: list[Block | None] = [header(view.title)]
-    if view.hazards:
-        blocks.append(
-            section(
-                "*⚠️ Hazards*\n" + truncate_mrkdwn("\n".join(f"• {escape(h)}" for h in view.hazards), 2800)
-            )
-        )
-    blocks.append(section(code_block(list(view.lines), 2900, keep="head")))
+    button_ = None
     if view.confirm_value:
         dialog = confirm_dialog(
             view.confirm_label + "?",
@@ -191,22 +182,26 @@ def render_preflight(view: PreflightView) -> dict[str, Any]:
             confirm=view.confirm_label[:30],
             style="danger" if view.danger else None,
         )
-        blocks.append(
-            actions(
-                [
-                    button(
-                        view.confirm_label,
-                        CONFIRM_ACTION,
-                        view.confirm_value,
-                        style="danger" if view.danger else "primary",
-                        confirm=dialog,
-                    )
-                ]
-            )
-        )
+        style = "danger" if view.danger else "primary"
+        button_ = button(view.confirm_label, CONFIRM_ACTION, view.confirm_value, style=style, confirm=dialog)
+    return _plan_card(view.title, view.lines, view.hazards, button_, "dry run: nothing will run")
+
+
+def _plan_card(
+    title: str, lines: Sequence[str], hazards: Sequence[str], action: dict[str, Any] | None, no_action: str
+) -> dict[str, Any]:
+    """A plan or a preflight: hazards first (what can go wrong), the plan as code, then its button."""
+    blocks: list[Block | None] = [header(title)]
+    if hazards:
+        text = truncate_mrkdwn("\n".join(f"• {escape(h)}" for h in hazards), 2800)
+        blocks.append(section("*⚠️ Hazards*\n" + text))
+    blocks.append(section(code_block(list(lines), 2900, keep="head")))
+    if action is not None:
+        blocks.append(actions([action]))
+        blocks.append(context("Only you can click this; it expires in 15 minutes."))
     else:
-        blocks.append(context("dry run: nothing will run"))
-    return _message(blocks, view.title)
+        blocks.append(context(no_action))
+    return _message(blocks, title)
 
 
 def render_approval(view: ApprovalView, *, now: datetime) -> dict[str, Any]:

@@ -85,8 +85,6 @@ def build_app(
     commands: Mapping[str, str],
     team_id: str | None = None,
     groups: GroupResolver | None = None,
-    on_logs: Callable[[str, Actor], Reply] | None = None,
-    on_plan: Callable[[str, Actor], Reply] | None = None,
     ack_wait: float = ACK_WAIT,
 ) -> App:
     """`commands`: use-case name ("deploy", "rollback", "promote", "helmbot") -> slash command ("/deploy")."""
@@ -110,8 +108,8 @@ def build_app(
     def same_workspace(body: Mapping[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
         if team_id:
             _, team = _user_of(body)
-            if team and team != team_id:
-                log.warning("refused a request from another workspace (%s)", team)
+            if team != team_id:
+                log.warning("refused a request from another workspace (%s)", team or "none named")
                 return BoltResponse(status=403, body="this app serves another workspace")
         return next()
 
@@ -161,12 +159,7 @@ def build_app(
         key = f"{body.get('trigger_id') or ''}:{action.get('action_ts') or ''}"
 
         def work() -> None:
-            if action_id == "helmbot_logs" and on_logs is not None:
-                reply = on_logs(value, actor)
-            elif action_id in ("helmbot_plan", "helmbot_approval_plan") and on_plan is not None:
-                reply = on_plan(value, actor)
-            else:
-                reply = bot.action(action_id, value, actor, request_key=key)
+            reply = bot.action(action_id, value, actor, request_key=key)
             metrics.COMMANDS.labels(action_id, reply.kind.value).inc()
             try:
                 respond(response_type="ephemeral", replace_original=False, **render_reply(reply))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.app.actions import LOGS_ACTION, PLAN_ACTION, ROLLBACK_ACTION
 from bot.core.durations import format_duration
 from bot.core.events import EventType, Outcome, TrackEvent
 from bot.core.summary import JobSummary, TrackSummary, WorkloadSummary
@@ -44,10 +45,6 @@ from bot.slack.blocks import (
     section,
     truncate_plain,
 )
-
-ROLLBACK_ACTION = "helmbot_rollback"
-LOGS_ACTION = "helmbot_logs"
-PLAN_ACTION = "helmbot_plan"
 
 INLINE_LOG_LINES = 30  # more than this in a reply and the full log goes to a file
 BROADCAST_LOG_LINES = 10  # lines of the first failure's log in the broadcast verdict
@@ -97,6 +94,7 @@ class DeployCard:
     dry_run: bool = False
     rollback_target: int | None = None
     logs_available: bool = False
+    approved_by: str | None = None  # the second person who approved it (protected releases, freezes)
 
 
 @dataclass(frozen=True)
@@ -212,6 +210,8 @@ def _who_and_what(card: DeployCard, summary: TrackSummary | None) -> Block:
         line = f"Requested by {who} · caught up after a restart"
     else:
         line = f"Requested by {who}"
+    if card.approved_by:
+        line += f" · approved by {mention(one_line(card.approved_by))}"
     if card.dry_run:
         line += " · dry run"
     chart_to = card.chart_to or (summary.chart if summary else None)
