@@ -52,25 +52,43 @@ from bot.store import open_store  # noqa: E402
 from bot.store.records import DeployRecord, OutboxMessage  # noqa: E402
 from tests.core.release_fixtures import release_secret  # noqa: E402
 
-CHANNELS_PER = 10   # releases per channel: Slack paces posts per channel (about one a second)
+CHANNELS_PER = 10  # releases per channel: Slack paces posts per channel (about one a second)
 
 
 def deployment(name: str, namespace: str, ready_after: float) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
     script = json.dumps({"readySeconds": ready_after})
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": f"example/{name}:1",
-                                                           "env": [{"name": "HELMBOT_SIM_SCRIPT",
-                                                                    "value": script}]}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": f"example/{name}:1",
+                            "env": [{"name": "HELMBOT_SIM_SCRIPT", "value": script}],
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 def start_standin(work: Path) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = work / "kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "sim", "kube", "--kubeconfig-out", str(kubeconfig)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sim", "kube", "--kubeconfig-out", str(kubeconfig)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not kubeconfig.exists() or not kubeconfig.read_text().strip():
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -79,26 +97,39 @@ def start_standin(work: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return proc, kubeconfig
 
 
-def create_releases(kubeconfig: Path, work: Path, namespaces: list[str], per_namespace: int,
-                    ready_after: float) -> list[tuple[str, str]]:
+def create_releases(
+    kubeconfig: Path, work: Path, namespaces: list[str], per_namespace: int, ready_after: float
+) -> list[tuple[str, str]]:
     kubectl = str(ensure_binaries().kubectl)
-    docs: list[dict[str, Any]] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-                                  for ns in namespaces]
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces
+    ]
     releases = []
     for ns in namespaces:
         for i in range(per_namespace):
             name = f"app-{i:03d}"
             dep = deployment(name, ns, ready_after)
-            secret = release_secret(name, 1, "deployed", manifest_objects=[dep], namespace=ns, chart_name="app",
-                                    description="Install complete", last_deployed=datetime.now(UTC))
+            secret = release_secret(
+                name,
+                1,
+                "deployed",
+                manifest_objects=[dep],
+                namespace=ns,
+                chart_name="app",
+                description="Install complete",
+                last_deployed=datetime.now(UTC),
+            )
             for key in ("resourceVersion", "creationTimestamp"):
                 secret["metadata"].pop(key, None)
             docs += [dep, secret]
             releases.append((ns, name))
     path = work / "objects.yaml"
     path.write_text(yaml.safe_dump_all(docs))
-    subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "create", "-f", str(path)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [kubectl, "--kubeconfig", str(kubeconfig), "create", "-f", str(path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return releases
 
 
@@ -134,10 +165,16 @@ def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) 
             clock = lambda: datetime.now(UTC)  # noqa: E731
 
             def card(record: DeployRecord) -> DeployCard:
-                return DeployCard(deploy_id=record.id, release_label=record.release, namespace=record.namespace,
-                                  operation=record.operation, origin=record.origin,
-                                  requested_by=record.requested_by or "bench", started_at=record.created_at,
-                                  revision=record.revision)
+                return DeployCard(
+                    deploy_id=record.id,
+                    release_label=record.release,
+                    namespace=record.namespace,
+                    operation=record.operation,
+                    origin=record.origin,
+                    requested_by=record.requested_by or "bench",
+                    started_at=record.created_at,
+                    revision=record.revision,
+                )
 
             from slack_sdk import WebClient
 
@@ -145,25 +182,51 @@ def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) 
             sink = SlackSink(card_for=card, clock=clock)
             delivery = DeliveryWorker(web, store, sink.render_parent, clock=clock)
             sink._wake = delivery.wake
-            settings = TrackSettings(poll_interval=timedelta(seconds=2), track_timeout=timedelta(minutes=10),
-                                     policy=Policy())
-            tracking = TrackingService(store=store, clusters={"default": cluster}, sink=sink,
-                                       scheduler=scheduler, clock=clock, settings_for=lambda r: settings)
+            settings = TrackSettings(
+                poll_interval=timedelta(seconds=2), track_timeout=timedelta(minutes=10), policy=Policy()
+            )
+            tracking = TrackingService(
+                store=store,
+                clusters={"default": cluster},
+                sink=sink,
+                scheduler=scheduler,
+                clock=clock,
+                settings_for=lambda r: settings,
+            )
             scheduler.start()
             delivery.start()
             cpu0 = cpu_seconds()
             for index, (ns, name) in enumerate(releases):
                 channel = channels[index // CHANNELS_PER]
                 now = clock()
-                record = DeployRecord(id=new_deploy_id(), cluster="default", namespace=ns, release=name, revision=1,
-                                      operation="install", origin="passive", requested_by="bench",
-                                      channel=channel, status="running", created_at=now)
-                record, _ = store.claim_revision(record, messages=[OutboxMessage(
-                    key=f"parent:{record.id}", channel=channel, kind="post", deploy_id=record.id,
-                    created_at=now)])
+                record = DeployRecord(
+                    id=new_deploy_id(),
+                    cluster="default",
+                    namespace=ns,
+                    release=name,
+                    revision=1,
+                    operation="install",
+                    origin="passive",
+                    requested_by="bench",
+                    channel=channel,
+                    status="running",
+                    created_at=now,
+                )
+                record, _ = store.claim_revision(
+                    record,
+                    messages=[
+                        OutboxMessage(
+                            key=f"parent:{record.id}",
+                            channel=channel,
+                            kind="post",
+                            deploy_id=record.id,
+                            created_at=now,
+                        )
+                    ],
+                )
                 tracking.follow(record)
             followed = time.monotonic()
-            time.sleep(min(5.0, max(0.0, ready_after - steady - 1)))   # every informer synced and watching
+            time.sleep(min(5.0, max(0.0, ready_after - steady - 1)))  # every informer synced and watching
             requests0, cpu1, t1 = client.counter.total, cpu_seconds(), time.monotonic()
             time.sleep(steady)
             requests1, cpu2, t2 = client.counter.total, cpu_seconds(), time.monotonic()
@@ -178,7 +241,9 @@ def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) 
             calls = Counter(c.method if c.ok else f"{c.method} {c.error or c.status}" for c in slack.calls)
             per_minute = (requests1 - requests0) / ((t2 - t1) / 60)
             result = {
-                "releases": len(releases), "namespaces": namespaces, "per_namespace": per_namespace,
+                "releases": len(releases),
+                "namespaces": namespaces,
+                "per_namespace": per_namespace,
                 "follow_all_seconds": round(followed - created, 2),
                 "steady_requests_per_minute": round(per_minute, 1),
                 "steady_requests_per_minute_per_namespace": round(per_minute / namespaces, 1),
@@ -211,20 +276,24 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)   # "skipped: already running": by design
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running": by design
     results = []
     for per_ns in args.per_namespace:
         print(f"... {args.namespaces} namespaces x {per_ns} releases", flush=True)
         results.append(run(args.namespaces, per_ns, args.ready_after, args.steady))
-    header = (f"{'releases':>8} {'ns':>3} {'req/min':>8} {'req/min/ns':>10} {'cpu%':>5} {'rss MiB':>8} "
-              f"{'verdicts+':>9} {'posts':>6} {'updates':>8}")
+    header = (
+        f"{'releases':>8} {'ns':>3} {'req/min':>8} {'req/min/ns':>10} {'cpu%':>5} {'rss MiB':>8} "
+        f"{'verdicts+':>9} {'posts':>6} {'updates':>8}"
+    )
     print(header)
     for r in results:
         calls = r["slack_calls"]
-        print(f"{r['releases']:>8} {r['namespaces']:>3} {r['steady_requests_per_minute']:>8} "
-              f"{r['steady_requests_per_minute_per_namespace']:>10} {r['steady_cpu_percent']:>5} "
-              f"{r['rss_mib']:>8} {r['verdicts_after_ready_seconds']:>8}s {calls.get('chat.postMessage', 0):>6} "
-              f"{calls.get('chat.update', 0):>8}")
+        print(
+            f"{r['releases']:>8} {r['namespaces']:>3} {r['steady_requests_per_minute']:>8} "
+            f"{r['steady_requests_per_minute_per_namespace']:>10} {r['steady_cpu_percent']:>5} "
+            f"{r['rss_mib']:>8} {r['verdicts_after_ready_seconds']:>8}s "
+            f"{calls.get('chat.postMessage', 0):>6} {calls.get('chat.update', 0):>8}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
