@@ -6,6 +6,7 @@ Threaded stdlib server speaking HTTP/1.1 with hand-written chunked encoding for 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import select
 import socket
@@ -254,9 +255,11 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         q = _query(self.path)
         self._warnings: list[str] = []
+        self._request: ApiRequest | None = None
         if self.server.requests.active and not url.path.startswith("/_sim/"):
             route = parse_route(url.path)   # None: discovery, OpenAPI, /version, health (non-resource)
-            self.server.requests.emit(api_request(method, url.path, q, route, self.headers))
+            self._request = api_request(method, url.path, q, route, self.headers)
+            self.server.requests.emit(self._request)
         try:
             if url.path.startswith("/_sim/"):
                 self._admin(method, url.path)
@@ -537,6 +540,10 @@ class Handler(BaseHTTPRequestHandler):
                 )
                 dry, check = q.get("dryRun") == "All", self._check(route, current)
                 if current is None:
+                    # an apply that creates is authorized twice, as patch and as create (the API
+                    # server's PatchResource: createAuthorizerAttributes)
+                    if self._request is not None:
+                        self.server.requests.emit(dataclasses.replace(self._request, verb="create"))
                     result, code = self.store.create(route.key, new, dry_run=dry, check=check), 201
                 else:
                     result = self.store.update(

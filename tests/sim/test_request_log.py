@@ -87,3 +87,19 @@ def test_listeners_are_called_in_order_and_stop() -> None:
     stop()
     log.emit(ApiRequest("u", "list", resource="pods"))
     assert seen == ["get"] and not log.active
+
+
+def test_an_apply_that_creates_is_also_authorized_as_create(sim: Any, namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(f"apiVersion: v1\nkind: ConfigMap\n"
+                        f"metadata: {{name: applied, namespace: {namespace}}}\ndata: {{a: b}}\n")
+    with sim.cluster.requests.recording(user=ROBOT) as first:
+        _kubectl_as(sim, tmp_path, ROBOT, "apply", "--server-side", "-f", str(manifest))
+    with sim.cluster.requests.recording(user=ROBOT) as again:
+        _kubectl_as(sim, tmp_path, ROBOT, "apply", "--server-side", "-f", str(manifest))
+
+    def writes(rec: Any) -> list[tuple[str, str]]:
+        return [(r.verb, r.name) for r in rec.requests if r.resource == "configmaps" and r.verb != "get"]
+
+    assert writes(first) == [("patch", "applied"), ("create", "applied")]
+    assert writes(again) == [("patch", "applied")]
