@@ -43,16 +43,18 @@ def chart_values(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_for(config: dict[str, Any], workdir: Path) -> Rendered:
-    text = yaml.safe_dump(chart_values(config), sort_keys=True)
+def render_for(config: dict[str, Any], workdir: Path, overrides: dict[str, Any] | None = None) -> Rendered:
+    text = yaml.safe_dump({**chart_values(config), **(overrides or {})}, sort_keys=True)
     path = workdir / f"chart-values-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
     path.write_text(text)
     return render([path])
 
 
-def denials(configs: Sequence[dict[str, Any]], requests: Iterable[ApiRequest], workdir: Path) -> list[str]:
-    """Each distinct request no chart rendering for these configs allows, as `client: verb resource ...`."""
-    authorizers = [Authorizer.of(render_for(c, workdir).objects) for c in configs]
+def denials(configs: Sequence[dict[str, Any]], requests: Iterable[ApiRequest], workdir: Path,
+            overrides: dict[str, Any] | None = None) -> list[str]:
+    """Each distinct request no chart rendering for these configs allows, as `client: verb resource ...`
+    (`overrides`: top-level chart values to set besides those the configs give)."""
+    authorizers = [Authorizer.of(render_for(c, workdir, overrides).objects) for c in configs]
     out: dict[str, None] = {}
     for request in requests:
         if not any(a.allows(request.user, request) for a in authorizers):

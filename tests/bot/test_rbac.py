@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tests.bot.rbac_check import BOT_USER, render_for
+from tests.bot.rbac_check import BOT_USER, denials, render_for
 from tests.bot.support import ALICE, CAROL, DEPLOY_CHANNEL, BotLauncher, parents, release, text_of, wait_for
 from tests.chart.support import CHART, READ_VERBS
 from tests.rbac import Authorizer
@@ -91,3 +91,9 @@ def test_deploy_failure_and_rollback_need_only_what_the_chart_grants(bots: BotLa
         if kind in granted:
             assert verbs <= granted[kind], (kind, verbs)
     assert {"create", "patch", "delete"} <= helm_calls["batch/jobs"], helm_calls["batch/jobs"]
+
+    # and the check bites: without the batch rule helm could not run the hook Jobs (the bot still reads them)
+    without_jobs = [rule for rule in deploy_rules if "batch" not in rule["apiGroups"]]
+    denied = denials([config], requests, bots.tmp, overrides={"rbac": {"deployRules": without_jobs}})
+    assert denied and all(d.startswith("Helm: ") and "batch/jobs" in d for d in denied), denied
+    assert any(d.startswith("Helm: create batch/jobs") for d in denied), denied
