@@ -416,7 +416,9 @@ class SqlStore(ABC):
 
     def active_deploy_refs(self, cluster: str | None = None) -> list[tuple[str, int | None]]:
         """(id, revision) of the active deploys: what a periodic resume needs, without their states."""
-        where = "status IN ('pending', 'running')" + (" AND cluster = :cluster" if cluster is not None else "")
+        where = "status IN ('pending', 'running')"
+        if cluster is not None:
+            where += " AND cluster = :cluster"
         with self._tx(write=False) as tx:
             rows = tx.execute(f"SELECT id, revision FROM deploys WHERE {where} ORDER BY created_at, id",
                               {"cluster": cluster})
