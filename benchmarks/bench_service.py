@@ -145,6 +145,30 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def ready_to_verdict(client: Any, store: Any, releases: list[tuple[str, str]]) -> list[float]:
+    """Per release: from its Deployment turning Available in the API (the condition's transition time,
+    whole seconds) to helmbot's verdict."""
+    became: dict[tuple[str, str], datetime] = {}
+    for ns in sorted({ns for ns, _ in releases}):
+        for dep in client.list("Deployment", ns).get("items") or []:
+            for cond in (dep.get("status") or {}).get("conditions") or []:
+                if cond.get("type") == "Available" and cond.get("status") == "True":
+                    when = datetime.fromisoformat(str(cond["lastTransitionTime"]).replace("Z", "+00:00"))
+                    became[(ns, dep["metadata"]["name"])] = when
+    out = []
+    for ns, name in releases:
+        record = next(iter(store.recent_deploys("default", ns, name, limit=1)), None)
+        if record is not None and record.finished_at is not None and (ns, name) in became:
+            out.append(max(0.0, (record.finished_at - became[(ns, name)]).total_seconds()))
+    return sorted(out)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+
 def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="helmbot-bench-") as tmp:
         work = Path(tmp)
@@ -230,10 +254,11 @@ def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) 
             requests0, cpu1, t1 = client.counter.total, cpu_seconds(), time.monotonic()
             time.sleep(steady)
             requests1, cpu2, t2 = client.counter.total, cpu_seconds(), time.monotonic()
-            while store.active_deploys() and time.monotonic() - created < ready_after + 180:
+            while store.active_deploy_refs() and time.monotonic() - created < ready_after + 180:
                 time.sleep(0.5)
             all_done = time.monotonic()
-            left = len(store.active_deploys())
+            left = len(store.active_deploy_refs())
+            latencies = ready_to_verdict(client, store, releases)
             delivery.stop(drain=300)
             drained = time.monotonic()
             scheduler.shutdown()
@@ -253,6 +278,9 @@ def run(namespaces: int, per_namespace: int, ready_after: float, steady: float) 
                 "requests_total": client.counter.total,
                 "verdicts_after_ready_seconds": round(all_done - created - ready_after, 1),
                 "not_finished": left,
+                "ready_to_verdict_p50_seconds": _percentile(latencies, 0.5),
+                "ready_to_verdict_p95_seconds": _percentile(latencies, 0.95),
+                "ready_to_verdict_max_seconds": _percentile(latencies, 1.0),
                 "slack_drained_after_verdicts_seconds": round(drained - all_done, 1),
                 "slack_calls_per_release": round(sum(calls.values()) / len(releases), 2),
                 "slack_calls": dict(sorted(calls.items())),
@@ -281,19 +309,16 @@ def main() -> None:
     for per_ns in args.per_namespace:
         print(f"... {args.namespaces} namespaces x {per_ns} releases", flush=True)
         results.append(run(args.namespaces, per_ns, args.ready_after, args.steady))
-    header = (
-        f"{'releases':>8} {'ns':>3} {'req/min':>8} {'req/min/ns':>10} {'cpu%':>5} {'rss MiB':>8} "
-        f"{'verdicts+':>9} {'posts':>6} {'updates':>8}"
-    )
+    header = (f"{'releases':>8} {'ns':>3} {'req/min':>8} {'req/min/ns':>10} {'cpu%':>5} {'rss MiB':>8} "
+              f"{'ready→verdict p50/p95':>22} {'posts':>6} {'updates':>8} {'calls/release':>13}")
     print(header)
     for r in results:
         calls = r["slack_calls"]
-        print(
-            f"{r['releases']:>8} {r['namespaces']:>3} {r['steady_requests_per_minute']:>8} "
-            f"{r['steady_requests_per_minute_per_namespace']:>10} {r['steady_cpu_percent']:>5} "
-            f"{r['rss_mib']:>8} {r['verdicts_after_ready_seconds']:>8}s "
-            f"{calls.get('chat.postMessage', 0):>6} {calls.get('chat.update', 0):>8}"
-        )
+        latency = f"{r['ready_to_verdict_p50_seconds']}s/{r['ready_to_verdict_p95_seconds']}s"
+        print(f"{r['releases']:>8} {r['namespaces']:>3} {r['steady_requests_per_minute']:>8} "
+              f"{r['steady_requests_per_minute_per_namespace']:>10} {r['steady_cpu_percent']:>5} "
+              f"{r['rss_mib']:>8} {latency:>22} {calls.get('chat.postMessage', 0):>6} "
+              f"{calls.get('chat.update', 0):>8} {r['slack_calls_per_release']:>13}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

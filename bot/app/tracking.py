@@ -90,8 +90,12 @@ class TrackingService:
         """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
         to pick up deploys started by other replicas). Returns how many were newly followed."""
         started = 0
-        for record in self.store.active_deploys():
-            if record.revision is not None and self.follow(record):
+        followed = set(self.following())
+        for deploy_id, revision in self.store.active_deploy_refs():
+            if revision is None or deploy_id in followed:
+                continue
+            record = self.store.get_deploy(deploy_id)
+            if record is not None and record.active and self.follow(record):
                 started += 1
         return started
 
