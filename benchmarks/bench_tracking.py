@@ -36,8 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.core.events import EventType, TrackEvent
 from bot.core.status import Policy
 from bot.core.tracking import ClusterView, ReleaseTracker
-from bot.kube.client import RequestCounter
-from bot.kube.config import new_client
+from bot.kube.client import RequestCounter, new_client
 from bot.kube.informer import InformerRegistry
 from bot.kube.runner import RunnerSettings, run_tracker
 from bot.sim.binaries import ensure_binaries

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.app.operations import Operations, new_deploy_id, parent_message
 from bot.app.ports import Clock, ClusterPort, RevisionHeadLike, Target
 from bot.core.planning import detect_operation
 from bot.core.releases import Release
 from bot.store import Store
-from bot.store.records import DeployRecord
+from bot.store.records import DeployRecord, OutboxMessage
 
 log = logging.getLogger("helmbot.app")
 
@@ -70,8 +71,41 @@ class ReleaseDetector:
         handled = 0
         for name, heads in sorted(by_release.items()):
             target = Target(cluster_name, namespace, name)
-            handled += self._scan_release(target, sorted(heads, key=lambda h: h.revision), startup=startup)
+            ordered = sorted(heads, key=lambda h: h.revision)
+            handled += self._scan_release(target, ordered, startup=startup)
+            if ordered[-1].status == "uninstalled":   # helm uninstall --keep-history
+                handled += self._uninstalled(target, ordered[-1].revision, kept=True)
+        for name in sorted(set(self.store.seen_releases(cluster_name, namespace)) - set(by_release)):
+            handled += self._uninstalled(Target(cluster_name, namespace, name), None, kept=False)
         return handled
+
+    def _uninstalled(self, target: Target, revision: int | None, *, kept: bool) -> int:
+        """Announce once that a release was uninstalled outside helmbot (its records deleted, or marked
+        uninstalled with --keep-history)."""
+        store = self.store
+        last = store.last_seen_revision(target.cluster, target.namespace, target.release)
+        if kept:
+            key = f"uninstalled:{target.cluster}/{target.namespace}/{target.release}/{revision}"
+            if not store.remember_once(key, now=self.clock(), ttl=timedelta(days=3650)):
+                return 0
+        elif not store.forget_release(target.cluster, target.namespace, target.release):
+            return 0   # another replica announced it
+        route = self.router(target, None)
+        if not route.channel or route.mode != "all":
+            return 1
+        where = f"{target.release} in {target.namespace}" + (
+            f" ({target.cluster})" if target.cluster != "default" else "")
+        rev = revision if revision is not None else last
+        text = (f":wastebasket: {where} was uninstalled outside helmbot"
+                + (f" (last revision {rev})" if rev is not None else "")
+                + ("; Helm keeps its history" if kept else ""))
+        now = self.clock()
+        store.enqueue(OutboxMessage(key=f"notice:uninstall:{target.cluster}/{target.namespace}/"
+                                        f"{target.release}/{rev}", channel=route.channel, kind="post",
+                                    payload={"text": text}, created_at=now))
+        log.info("%s uninstalled outside helmbot", target)
+        self.wake_delivery()
+        return 1
 
     def _scan_release(self, target: Target, heads: list[RevisionHeadLike], *, startup: bool) -> int:
         store = self.store

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from bot.app.ports import Clock, ClusterPort, MessageSink, TickScheduler, TrackerDriver
 from bot.core.events import EventType, Outcome, TrackEvent
 from bot.core.status import DEFAULT_POLICY, Policy
+from bot.core.summary import TrackSummary
 from bot.core.tracking import ReleaseTracker
 from bot.errors import HelmbotError, describe_error
 from bot.store import Store
@@ -48,6 +49,10 @@ class _Track:
     driver: TrackerDriver
     lock: Any = field(default_factory=threading.RLock)  # re-entrant: a tick may stop its own track
     errors: int = 0
+
+
+def _picture(summary: TrackSummary) -> TrackSummary:
+    return replace(summary, updated_at=None)
 
 
 STATUS_OF = {Outcome.SUCCEEDED: "succeeded", Outcome.FAILED: "failed", Outcome.TIMED_OUT: "timed_out"}
@@ -85,8 +90,12 @@ class TrackingService:
         """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
         to pick up deploys started by other replicas). Returns how many were newly followed."""
         started = 0
-        for record in self.store.active_deploys():
-            if record.revision is not None and self.follow(record):
+        followed = set(self.following())
+        for deploy_id, revision in self.store.active_deploy_refs():
+            if revision is None or deploy_id in followed:
+                continue
+            record = self.store.get_deploy(deploy_id)
+            if record is not None and record.active and self.follow(record):
                 started += 1
         return started
 
@@ -183,10 +192,12 @@ class TrackingService:
                 log.exception("deploy %s: tracking step failed", deploy_id)
 
     def _step(self, track: _Track) -> None:
-        before = track.tracker.summary()
+        before = _picture(track.tracker.summary())
         events = track.driver.step(self.clock())
         track.errors = 0
-        changed = bool(events) or track.tracker.summary() != before
+        # Only what people see counts as a change (not the time of the last look): a step that learned
+        # nothing new costs no write and no Slack update.
+        changed = bool(events) or _picture(track.tracker.summary()) != before
         if changed:
             self._store_step(track, events, changed=True)
         if track.tracker.done:

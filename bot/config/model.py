@@ -62,7 +62,7 @@ STATE_PASSWORD_ENV = "HELMBOT_STATE_PASSWORD"
 
 @dataclass(frozen=True)
 class StateSettings:
-    url: str = "sqlite:///var/lib/helmbot/helmbot.db"
+    url: str = "sqlite:////var/lib/helmbot/helmbot.db"   # absolute: four slashes (SQLAlchemy)
 
     @property
     def kind(self) -> str:

@@ -115,6 +115,7 @@ def _commands(problems: Problems, f: Field | None, commands: dict[str, str]) -> 
 
 
 STATE_SCHEMES = ("sqlite", "postgresql", "postgres")
+SQLITE_EXAMPLE = StateSettings().url
 
 
 def read_state(problems: Problems, f: Field | None) -> StateSettings:
@@ -130,7 +131,8 @@ def read_state(problems: Problems, f: Field | None) -> StateSettings:
         return StateSettings()
     if parts.scheme == "sqlite":
         if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
-            problems.at(url_field, "a SQLite URL is sqlite:///PATH (e.g. sqlite:///var/lib/helmbot/helmbot.db)")
+            problems.at(url_field, "a SQLite URL is sqlite:///PATH: sqlite:////ABSOLUTE/PATH (e.g. "
+                                   f"{SQLITE_EXAMPLE}) or sqlite:///RELATIVE/PATH")
         return StateSettings(url)
     if parts.password is not None or any(k.lower() == "password" for k, _ in parse_qsl(parts.query)):
         problems.at(url_field, "a password in state.url is refused: remove it and set HELMBOT_STATE_PASSWORD "

@@ -113,8 +113,8 @@ class KubeCluster:
         return self._secret_informer(namespace).wait_synced(timeout)
 
     def releases_synced(self, namespace: str) -> bool:
-        snapshot = self._secret_informer(namespace).snapshot()
-        return snapshot.synced and snapshot.fresh
+        status = self._secret_informer(namespace).status()
+        return status.synced and status.fresh
 
     def revisions(self, namespace: str, release: str | None = None) -> list[RevisionHead]:
         """Every stored revision in the namespace (of one release), oldest first."""

@@ -182,7 +182,7 @@ class NamespaceInformers:
     @staticmethod
     def _persistent_error(watch: _Watch, now: float, fatal_grace: float, sync_timeout: float
                           ) -> KubeError | None:
-        snapshot = watch.informer.snapshot()
+        snapshot = watch.informer.status()
         error = snapshot.error
         if error is None or snapshot.fresh:
             watch.failing_since = None
@@ -204,9 +204,9 @@ class NamespaceInformers:
 
     def ready(self) -> bool:
         """Every informer that counts has a complete list."""
-        if self.secrets_watch is None or not self.secrets_watch.informer.snapshot().synced:
+        if self.secrets_watch is None or not self.secrets_watch.informer.status().synced:
             return False
-        return all(w.blocked or w.informer.snapshot().synced for w in self.watches.values())
+        return all(w.blocked or w.informer.status().synced for w in self.watches.values())
 
     # -- bookkeeping -----------------------------------------------------------------------------------
 

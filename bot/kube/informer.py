@@ -146,6 +146,11 @@ class Informer:
             return Snapshot(self.key, tuple(self._items.values()), self._rv, self._synced, self._fresh,
                             self._error, self._version)
 
+    def status(self) -> Snapshot:
+        """The snapshot's flags and version without its items: cheap enough to ask on every tick."""
+        with self._lock:
+            return Snapshot(self.key, (), self._rv, self._synced, self._fresh, self._error, self._version)
+
     def wait_synced(self, timeout: float | None = None) -> bool:
         return self._synced_event.wait(timeout)
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -461,7 +460,3 @@ class BotRuntime:
     @property
     def port(self) -> int | None:
         return self.http.port if self.http is not None else None
-
-
-def state_dir_of(url: str) -> Path | None:
-    return Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else None

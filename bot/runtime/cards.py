@@ -46,7 +46,17 @@ class CardMaker:
             description=record.description,
             rollback_target=self._rollback_target(record),
             logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)),
+            approved_by=self._approver(record),
         )
+
+    def _approver(self, record: DeployRecord) -> str | None:
+        """Who approved the request this deploy ran for (its request id is the approval's id)."""
+        if record.origin != "slack" or not record.request_id:
+            return None
+        approval = self.queries.store.get_approval(record.request_id)
+        if approval is None or approval.status != "approved" or approval.request.get("kind") != "approval":
+            return None
+        return approval.decided_by
 
     def _rollback_target(self, record: DeployRecord) -> int | None:
         if record.revision is None or record.status in ("pending", "running"):

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bot.sim.faults import FaultRule, Faults
+from bot.sim.requestlog import DEFAULT_USER, RequestLog, token_for
 from bot.sim.server import Server
 from bot.sim.store import Clock, Store, SystemClock
 
@@ -99,18 +100,28 @@ class Cluster:
         return self._server.active_watches
 
     @property
+    def requests(self) -> RequestLog:
+        """Every API request, to whoever listens (`requests.recording(user=...)`): bot/sim/requestlog.py."""
+        return self._server.requests
+
+    @property
     def controllers(self) -> Any:
         return self._controllers
 
     # ---- kubeconfig --------------------------------------------------------------------------------------
 
-    def kubeconfig(self, namespace: str = "default") -> dict:
+    def kubeconfig(self, namespace: str = "default", user: str = DEFAULT_USER) -> dict:
+        """A kubeconfig for this stand-in. Its token names `user` (e.g. a ServiceAccount's
+        `system:serviceaccount:NS:NAME`), which the request log records; nothing is refused either way."""
+        credentials = {"token": token_for(user)}
+        if user != DEFAULT_USER:
+            credentials["as"] = user   # what helm and kubectl send over plain HTTP (bot/sim/requestlog.py)
         return {
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": "helmbot-sim",
             "clusters": [{"name": "helmbot-sim", "cluster": {"server": self.url}}],
-            "users": [{"name": "helmbot-sim", "user": {"token": "helmbot-sim-token"}}],
+            "users": [{"name": "helmbot-sim", "user": credentials}],
             "contexts": [
                 {
                     "name": "helmbot-sim",
@@ -119,10 +130,12 @@ class Cluster:
             ],
         }
 
-    def write_kubeconfig(self, path: str | Path, namespace: str = "default") -> Path:
+    def write_kubeconfig(
+        self, path: str | Path, namespace: str = "default", user: str = DEFAULT_USER
+    ) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.kubeconfig(namespace), sort_keys=False))
+        path.write_text(yaml.safe_dump(self.kubeconfig(namespace, user), sort_keys=False))
         path.chmod(0o600)
         return path
 

@@ -6,6 +6,7 @@ Threaded stdlib server speaking HTTP/1.1 with hand-written chunked encoding for 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import select
 import socket
@@ -23,6 +24,7 @@ from bot.sim import protobuf, registry, ssa, tables, validation
 from bot.sim.faults import Faults
 from bot.sim.patching import json_patch, merge_patch, strategic_merge
 from bot.sim.registry import Resource
+from bot.sim.requestlog import ApiRequest, RequestLog, user_of
 from bot.sim.selectors import parse_field_selector, parse_label_selector, selector_string
 from bot.sim.store import ApiError, Store, fmt_time, not_found
 
@@ -80,8 +82,10 @@ class ApiServer(ThreadingHTTPServer):
         faults: Faults,
         admin: Callable[[str, str, dict], Any] | None = None,
         bookmark_seconds: float = WATCH_BOOKMARK_SECONDS,
+        requests: RequestLog | None = None,
     ):
         self.store, self.faults, self.admin = store, faults, admin
+        self.requests = requests or RequestLog()
         self.bookmark_seconds = bookmark_seconds
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
@@ -95,6 +99,35 @@ class ApiServer(ThreadingHTTPServer):
             for conn in list(self.connections):
                 with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
+
+
+def resource_verb(method: str, route: Route, q: dict[str, str]) -> str:
+    """The authorization verb of a resource request, as the API server derives it."""
+    if method == "GET":
+        return "watch" if _truthy(q.get("watch")) else ("get" if route.name else "list")
+    if method == "DELETE":
+        return "delete" if route.name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}[method]
+
+
+def _selected_name(q: dict[str, str]) -> str:
+    """`fieldSelector=metadata.name=X` names the object of a list/watch (RBAC resourceNames apply)."""
+    for term in (q.get("fieldSelector") or "").split(","):
+        key, sep, value = term.partition("==") if "==" in term else term.partition("=")
+        if sep and key.strip() == "metadata.name" and not key.endswith("!"):
+            return value.strip()
+    return ""
+
+
+def api_request(method: str, path: str, q: dict[str, str], route: Route | None, headers: Any) -> ApiRequest:
+    user = user_of(headers.get("Authorization"), headers.get("Impersonate-User"))
+    agent = headers.get("User-Agent") or ""
+    if route is None:
+        return ApiRequest(user, method.lower(), path=path, user_agent=agent)
+    verb = resource_verb(method, route, q)
+    name = route.name or (_selected_name(q) if verb in ("list", "watch") else "")
+    return ApiRequest(user, verb, route.res.group, route.version, route.res.plural, route.sub or "",
+                      route.namespace or "", name or "", path, agent)
 
 
 def _query(url: str) -> dict[str, str]:
@@ -222,6 +255,11 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         q = _query(self.path)
         self._warnings: list[str] = []
+        self._request: ApiRequest | None = None
+        if self.server.requests.active and not url.path.startswith("/_sim/"):
+            route = parse_route(url.path)   # None: discovery, OpenAPI, /version, health (non-resource)
+            self._request = api_request(method, url.path, q, route, self.headers)
+            self.server.requests.emit(self._request)
         try:
             if url.path.startswith("/_sim/"):
                 self._admin(method, url.path)
@@ -303,14 +341,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- resources ---------------------------------------------------------------------------------------
 
     def _resource(self, method: str, route: Route, q: dict[str, str]) -> None:
-        watching = method == "GET" and _truthy(q.get("watch"))
-        verb = {
-            "GET": "watch" if watching else ("get" if route.name else "list"),
-            "POST": "create",
-            "PUT": "update",
-            "PATCH": "patch",
-            "DELETE": "delete" if route.name else "deletecollection",
-        }[method]
+        verb = resource_verb(method, route, q)
         body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
         injected = self.server.faults.before_request(
             verb, route.key, route.namespace, name=route.name, subresource=route.sub
@@ -509,6 +540,10 @@ class Handler(BaseHTTPRequestHandler):
                 )
                 dry, check = q.get("dryRun") == "All", self._check(route, current)
                 if current is None:
+                    # an apply that creates is authorized twice, as patch and as create (the API
+                    # server's PatchResource: createAuthorizerAttributes)
+                    if self._request is not None:
+                        self.server.requests.emit(dataclasses.replace(self._request, verb="create"))
                     result, code = self.store.create(route.key, new, dry_run=dry, check=check), 201
                 else:
                     result = self.store.update(
@@ -929,6 +964,7 @@ class Server:
     ):
         self.store, self.faults, self.host, self.port, self.admin = store, faults, host, port, admin
         self.bookmark_seconds = bookmark_seconds
+        self.requests = RequestLog()  # outlives restarts: a recording spans them
         self._httpd: ApiServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -939,6 +975,7 @@ class Server:
             self.faults,
             self.admin,
             bookmark_seconds=self.bookmark_seconds,
+            requests=self.requests,
         )
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(

@@ -137,8 +137,9 @@ class DeliveryWorker:
             self._thread.join(10)
             self._thread = None
         deadline = self.monotonic() + drain
-        while drain and self.monotonic() < deadline and self.run_once():
-            pass
+        while drain and self.monotonic() < deadline and self.store.outbox_depth():
+            if not self.run_once():
+                time.sleep(0.05)   # paced (one post a second per channel): wait for the next slot
 
     def wake(self) -> None:
         self._wake.set()
@@ -305,13 +306,16 @@ class DeliveryWorker:
         now = self.monotonic()
         if self._paused.get(("chat.update", ""), 0.0) > now:
             return 0
-        dirty = self.store.dirty_parents(limit=100)
-        dirty.sort(key=lambda r: self._last_update.get(r.id, 0.0))
-        for record in dirty:
-            if now - self._last_update.get(record.id, -1e9) < self.update_interval:
+        dirty = self.store.dirty_parent_ids(limit=200)
+        dirty.sort(key=lambda deploy_id: self._last_update.get(deploy_id, 0.0))
+        for deploy_id in dirty:
+            if now - self._last_update.get(deploy_id, -1e9) < self.update_interval:
                 continue
             if not self._updates.take(self.monotonic()):
                 break
+            record = self.store.get_deploy(deploy_id)
+            if record is None or record.parent_ts is None:
+                continue
             version = record.parent_version
             rendered = self.render_parent(record)
             self._last_update[record.id] = self.monotonic()

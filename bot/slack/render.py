@@ -94,6 +94,7 @@ class DeployCard:
     dry_run: bool = False
     rollback_target: int | None = None
     logs_available: bool = False
+    approved_by: str | None = None  # the second person who approved it (protected releases, freezes)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ def _who_and_what(card: DeployCard, summary: TrackSummary | None) -> Block:
         line = f"Requested by {who} · caught up after a restart"
     else:
         line = f"Requested by {who}"
+    if card.approved_by:
+        line += f" · approved by {mention(one_line(card.approved_by))}"
     if card.dry_run:
         line += " · dry run"
     chart_to = card.chart_to or (summary.chart if summary else None)

@@ -62,6 +62,8 @@ class Store(Protocol):
         parent_changed: bool = True, finished_at: datetime | None = None, **fields: Any,
     ) -> DeployRecord: ...
     def dirty_parents(self, limit: int = 100) -> list[DeployRecord]: ...
+    def dirty_parent_ids(self, limit: int = 100) -> list[str]: ...
+    def active_deploy_refs(self, cluster: str | None = None) -> list[tuple[str, int | None]]: ...
     def mark_parent_sent(self, deploy_id: str, version: int) -> None: ...
     def recent_deploys(
         self, cluster: str, namespace: str, release: str, limit: int = 20
@@ -69,6 +71,8 @@ class Store(Protocol):
     # last revision seen per release
     def last_seen_revision(self, cluster: str, namespace: str, release: str) -> int | None: ...
     def set_last_seen_revision(self, cluster: str, namespace: str, release: str, revision: int) -> None: ...
+    def seen_releases(self, cluster: str, namespace: str) -> dict[str, int]: ...
+    def forget_release(self, cluster: str, namespace: str, release: str) -> bool: ...
     # per-release operation lock
     def acquire_lock(
         self, cluster: str, namespace: str, release: str, *, holder: str, deploy_id: str, ttl: timedelta,
@@ -400,6 +404,26 @@ class SqlStore(ABC):
             {"limit": limit},
         )
 
+    def dirty_parent_ids(self, limit: int = 100) -> list[str]:
+        """The same as dirty_parents, ids only: cheap to ask often (no tracker state decoded)."""
+        with self._tx(write=False) as tx:
+            rows = tx.execute(
+                "SELECT id FROM deploys WHERE parent_ts IS NOT NULL AND parent_version > parent_sent_version "
+                "ORDER BY updated_at, id LIMIT :limit",
+                {"limit": limit},
+            )
+        return [str(row["id"]) for row in rows]
+
+    def active_deploy_refs(self, cluster: str | None = None) -> list[tuple[str, int | None]]:
+        """(id, revision) of the active deploys: what a periodic resume needs, without their states."""
+        where = "status IN ('pending', 'running')"
+        if cluster is not None:
+            where += " AND cluster = :cluster"
+        with self._tx(write=False) as tx:
+            rows = tx.execute(f"SELECT id, revision FROM deploys WHERE {where} ORDER BY created_at, id",
+                              {"cluster": cluster})
+        return [(str(row["id"]), None if row["revision"] is None else int(row["revision"])) for row in rows]
+
     def mark_parent_sent(self, deploy_id: str, version: int) -> None:
         """Slack shows the picture of `version` (never goes back: a slower, older update loses)."""
         with self._tx() as tx:
@@ -437,6 +461,26 @@ class SqlStore(ABC):
                 WHERE release_revisions.revision < excluded.revision""",
                 self._release_params(cluster, namespace, release, revision=int(revision)),
             )
+
+    def seen_releases(self, cluster: str, namespace: str) -> dict[str, int]:
+        """Every release of the namespace helmbot has seen, with its last seen revision."""
+        with self._tx(write=False) as tx:
+            rows = tx.execute(
+                "SELECT release, revision FROM release_revisions WHERE cluster = :cluster "
+                "AND namespace = :namespace",
+                {"cluster": cluster, "namespace": namespace},
+            )
+        return {str(row["release"]): int(row["revision"]) for row in rows}
+
+    def forget_release(self, cluster: str, namespace: str, release: str) -> bool:
+        """Forget a release whose records are gone (uninstalled); True for the one caller that did it, so
+        an uninstall is announced once across replicas."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"DELETE FROM release_revisions WHERE {_RELEASE} RETURNING revision",
+                self._release_params(cluster, namespace, release),
+            )
+        return bool(rows)
 
     # --- locks -------------------------------------------------------------------------------------
 

@@ -112,6 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
 class BotHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of slash commands (a channel typing /deploy at once,
+    # Slack retrying) would see refused connections and Slack's "dispatch_failed". Each request gets a thread.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, routes: Routes) -> None:
         self.routes = routes

@@ -76,18 +76,23 @@ State store: "postgresql" or "sqlite" (from config.state.url).
 {{- $url := .Values.config.state.url }}
 {{- if or (hasPrefix "postgresql://" $url) (hasPrefix "postgres://" $url) }}postgresql
 {{- else if hasPrefix "sqlite:///" $url }}sqlite
-{{- else }}{{ fail (printf "config.state.url must be sqlite:///PATH or postgresql://USER@HOST/DB, got %q" $url) }}
+{{- else }}{{ fail (printf "config.state.url must be sqlite:////ABSOLUTE/PATH or postgresql://USER@HOST/DB, got %q" $url) }}
 {{- end }}
 {{- end }}
 
 {{/*
-The directory of the SQLite database file (the volume mounted there).
-sqlite:///var/lib/helmbot/helmbot.db and sqlite:////var/lib/helmbot/helmbot.db both give /var/lib/helmbot.
+The directory of the SQLite database file (the volume mounted there). The URL follows SQLAlchemy, as the bot
+does: sqlite:////var/lib/helmbot/helmbot.db is the absolute path /var/lib/helmbot/helmbot.db, while
+sqlite:///var/lib/... would be relative to the working directory, outside the volume: refused.
 */}}
 {{- define "helmbot.sqliteDir" -}}
-{{- $path := clean (printf "/%s" (trimPrefix "sqlite:///" .Values.config.state.url)) }}
-{{- if or (eq $path "/:memory:") (eq (dir $path) "/") }}
-{{- fail (printf "config.state.url %q: the database must be a file in a directory of its own (e.g. sqlite:///var/lib/helmbot/helmbot.db)" .Values.config.state.url) }}
+{{- $url := .Values.config.state.url }}
+{{- if not (hasPrefix "sqlite:////" $url) }}
+{{- fail (printf "config.state.url %q is a relative path (sqlite:///PATH is relative to the working directory, outside the volume): use an absolute one with four slashes, e.g. sqlite:////var/lib/helmbot/helmbot.db" $url) }}
+{{- end }}
+{{- $path := clean (trimPrefix "sqlite:///" $url) }}
+{{- if eq (dir $path) "/" }}
+{{- fail (printf "config.state.url %q: the database must be a file in a directory of its own (e.g. sqlite:////var/lib/helmbot/helmbot.db)" $url) }}
 {{- end }}
 {{- dir $path }}
 {{- end }}

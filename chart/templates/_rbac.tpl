@@ -40,7 +40,7 @@ Namespaces watched for passive notices only (config.notices.namespaces that are 
 {{- end }}
 
 {{/*
-Read rules: what the tracker and passive notices watch. Helm's release records are Secrets (type
+Read rules: what the tracker and passive notices watch (bot/kube: core/v1 Events, not events.k8s.io). Helm's release records are Secrets (type
 helm.sh/release.v1, label owner=helm); RBAC cannot select by label or type, so reading them means get/list/watch
 on all Secrets of the namespace.
 */}}
@@ -55,9 +55,6 @@ on all Secrets of the namespace.
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch]
-- apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [get, list, watch]
 {{- end }}
 
 {{/*
@@ -65,10 +62,11 @@ Write rules for helm in deploy mode: its release storage (Secrets, same label ca
 charts create (rbac.deployRules).
 */}}
 {{- define "helmbot.writeRules" -}}
-# helm's release storage: one Secret per revision, created, updated (status) and pruned (--history-max)
+# helm's release storage: one Secret per revision, created, updated (status) and pruned (--history-max);
+# helm's storage driver never patches them
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [create, update, patch, delete]
+  verbs: [create, update, delete]
 {{- end }}
 
 {{/*

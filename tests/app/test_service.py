@@ -227,6 +227,19 @@ def test_roll_back_button_rechecks_permission_and_runs_once(h: Harness) -> None:
     assert h.helm.runs()[1][1]["revision"] == 1
 
 
+def test_a_stale_roll_back_button_runs_nothing_once_the_release_moved_on(h: Harness) -> None:
+    installed(h)
+    deploy_id = h.command("deploy", "shop staging").data["deploy_id"]
+    h.store.update_deploy(deploy_id, status="failed")
+    h.store.release_lock("default", "shop", "shop", deploy_id=deploy_id)
+    h.cluster.add("shop", "shop")  # revision 3, made since (CI, or another rollback)
+    stale = h.click(ROLLBACK_ACTION, deploy_id, user=BOB)
+    assert stale.kind is ReplyKind.REFUSED
+    assert "moved on (it is at revision 3; this message is about revision 2)" in stale.text
+    assert "/rollback shop staging" in stale.text
+    assert [op for op, _ in h.helm.runs()] == ["upgrade"]
+
+
 def test_a_repeated_click_payload_runs_nothing_twice(h: Harness) -> None:
     installed(h)
     deploy_id = h.command("deploy", "shop staging").data["deploy_id"]

@@ -16,11 +16,15 @@ from typing import Any
 import yaml
 
 from bot.sim.binaries import ensure_binaries
+from bot.sim.requestlog import Recording
 from bot.sim.slack import SlackStandIn
+from tests.bot.rbac_check import BOT_USER, denials
 from tests.e2e.support import REPO, SHOP
 from tests.polling import poll
+from tests.slack_scopes import called_methods, needed_scopes
 
 DEPLOY_CHANNEL = "C0DEPLOYS"
+BOLT_METHODS = {"auth.test"}   # Bolt checks the token at start-up
 ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
 
 
@@ -88,10 +92,22 @@ class BotProcess:
 
 @dataclass
 class BotLauncher:
+    """Starts bots that reach Kubernetes as the chart's ServiceAccount (`BOT_USER`, also the user of the helm
+    they run); on close, every request they made must be one the chart's default RBAC allows."""
+
     tmp: Path
     sim: Any
     slack: SlackStandIn
+    requests: Recording
     bots: list[BotProcess] = field(default_factory=list)
+    configs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def kubeconfig(self) -> Path:
+        path = self.tmp / "bot.kubeconfig"
+        if not path.exists():
+            self.sim.cluster.write_kubeconfig(path, user=BOT_USER)
+        return path
 
     def config(self, releases: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         helm = str(ensure_binaries().helm)
@@ -104,7 +120,7 @@ class BotLauncher:
             },
             "helm": {"binary": helm},
             "state": {"url": f"sqlite:///{self.tmp / 'state' / 'helmbot.db'}"},
-            "clusters": {"default": {"kubeconfig": str(self.sim.kubeconfig)}},
+            "clusters": {"default": {"kubeconfig": str(self.kubeconfig)}},
             "defaults": {
                 "helm_timeout": "2m",
                 "track_timeout": "3m",
@@ -129,6 +145,8 @@ class BotLauncher:
         wait_ready: bool = True,
     ) -> BotProcess:
         (self.tmp / "state").mkdir(exist_ok=True)
+        if config not in self.configs:
+            self.configs.append(config)
         path = self.tmp / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
         log_path = self.tmp / f"{name}.log"
@@ -175,6 +193,20 @@ class BotLauncher:
                 bot.stop()
             bot.check_no_secrets()
 
+    def check_permissions(self) -> None:
+        """Every request the bots (and their helm) made is allowed by the chart's RBAC for their config, and
+        every Slack Web API method they called is covered by the app manifest's bot scopes."""
+        if not self.configs:
+            return
+        denied = denials(self.configs, self.requests.snapshot(), self.tmp)
+        assert not denied, "the chart's RBAC would refuse:\n" + "\n".join(denied)
+        methods = {call.method for call in self.slack.calls}
+        unseen = methods - set(called_methods()) - BOLT_METHODS
+        assert not unseen, f"Web API methods the scan of bot/ does not find (tests/slack_scopes.py): {unseen}"
+        manifest = yaml.safe_load((REPO / "config" / "slack-app-manifest.yaml").read_text())
+        missing = needed_scopes(methods, features=()) - set(manifest["oauth_config"]["scopes"]["bot"])
+        assert not missing, f"the bot called methods needing scopes its manifest lacks: {sorted(missing)}"
+
 
 def _listening(port: int) -> bool:
     try:
@@ -219,13 +251,14 @@ def wait_for(fn: Callable[[], Any], what: str, bot: BotProcess, timeout: float =
 
 
 def launcher_fixture(tmp_path: Path, sim: Any) -> Iterator[BotLauncher]:
-    with SlackStandIn() as slack:
+    with SlackStandIn() as slack, sim.cluster.requests.recording(user=BOT_USER) as requests:
         workspace(slack)
-        launcher = BotLauncher(tmp_path, sim, slack)
+        launcher = BotLauncher(tmp_path, sim, slack, requests)
         try:
             yield launcher
         finally:
             launcher.close()
+        launcher.check_permissions()
 
 
 def history(sim: Any, namespace: str, release: str = "shop") -> list[dict[str, Any]]:

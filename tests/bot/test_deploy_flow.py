@@ -27,7 +27,8 @@ def test_healthy_deploy_one_parent_updated_to_success(bots: BotLauncher, namespa
     assert any("Succeeded" in r or "succeeded" in r for r in replies), replies
     out = sim.helm("history", "shop", "-n", namespace, "-o", "json").stdout
     history = json.loads(out)
-    assert ALICE in history[-1]["description"], history[-1]
+    description = history[-1]["description"]  # helm history tells who deployed, which request, from where
+    assert description.startswith("helmbot upgrade ") and f"by {ALICE} in {DEPLOY_CHANNEL}" in description
     assert bots.slack.calls_to("chat.update"), "the parent is updated in place"
 
 

@@ -54,20 +54,45 @@ def test_sigterm_stops_cleanly_and_quickly(bots: BotLauncher, namespace: str) ->
     assert "stopped" in bot.logs()
 
 
-def test_upgrade_made_while_the_bot_was_down_is_announced_once(bots: BotLauncher, namespace: str,
-                                                                sim: Any) -> None:
+def test_upgrade_made_while_the_bot_was_down_is_announced_once(
+    bots: BotLauncher, namespace: str, sim: Any
+) -> None:
     config = bots.config([release(namespace)])
-    sim.helm("install", "shop", SHOP, "-n", namespace, "--set", "migration.durationSeconds=0.5", "--wait",
-             "--timeout", "60s")
+    sim.helm(
+        "install",
+        "shop",
+        SHOP,
+        "-n",
+        namespace,
+        "--set",
+        "migration.durationSeconds=0.5",
+        "--wait",
+        "--timeout",
+        "60s",
+    )
     bot = bots.start(config)
     # the first start only remembers what exists: no announcement of history
     wait_for(lambda: "looked at the releases" in bot.logs(), "the first look at Helm", bot)
     bot.stop()
-    sim.helm("upgrade", "shop", SHOP, "-n", namespace, "--set", "migration.durationSeconds=0.5",
-             "--set", "web.replicas=2", "--description", "upgraded by CI", "--timeout", "60s")
+    sim.helm(
+        "upgrade",
+        "shop",
+        SHOP,
+        "-n",
+        namespace,
+        "--set",
+        "migration.durationSeconds=0.5",
+        "--set",
+        "web.replicas=2",
+        "--description",
+        "upgraded by CI",
+        "--timeout",
+        "60s",
+    )
     again = bots.start(config, name="bot-again")
-    parent = wait_for(lambda: _verdict(bots, "Succeeded"), "the caught-up revision's verdict", again,
-                      timeout=90)
+    parent = wait_for(
+        lambda: _verdict(bots, "Succeeded"), "the caught-up revision's verdict", again, timeout=90
+    )
     assert "restart" in text_of(parent) or "caught up" in text_of(parent), text_of(parent)
     assert len(parents(bots.slack)) == 1
     again.stop()

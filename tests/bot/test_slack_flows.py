@@ -247,6 +247,9 @@ def test_disallowed_key_is_refused_without_echo(flows: Flows, sim: Any) -> None:
     assert secret not in json.dumps([e.to_dict() for e in entries])
     refused = [e for e in entries if e.action == "/deploy" and e.outcome == "refused" and e.actor == ALICE]
     assert refused, entries
+    lines = [line.split("audit ", 1)[1] for line in flows.bot.logs().splitlines() if " audit {" in line]
+    audited = [json.loads(line) for line in lines]
+    assert {"actor": ALICE, "action": "/deploy", "outcome": "refused"}.items() <= audited[-1].items(), audited
 
 
 def test_rate_limit_storm_still_delivers_every_message_in_order(flows: Flows) -> None:
@@ -367,7 +370,7 @@ def test_protected_release_needs_a_second_person(flows: Flows, sim: Any) -> None
     deployed = wait_for(
         lambda: [m for m in flows.parents("prod") if "Succeeded" in text_of(m)], "the deploy", flows.bot
     )
-    assert f"<@{ALICE}>" in text_of(deployed[0])
+    assert f"Requested by <@{ALICE}> · approved by <@{CAROL}>" in text_of(deployed[0])
     decided = wait_for(
         lambda: "Approved" in text_of(flows.slack.message(flows.channel("prod"), approval["ts"]) or {}),
         "the card to say Approved",

@@ -13,7 +13,7 @@ from tests.bot.support import ALICE, DEPLOY_CHANNEL, BotLauncher, parents, relea
 
 KILLS = 20
 DEPLOYS = 4
-FINAL = ("✅", "❌", "⌛")   # the parent's title once it has a verdict
+FINAL = ("✅", "❌", "⌛")  # the parent's title once it has a verdict
 
 
 def _finished(bots: BotLauncher) -> int:
@@ -26,16 +26,18 @@ def test_twenty_kill_9_across_deploys(bots: BotLauncher, namespace: str, sim: An
     bot = bots.start(config, name="bot-0")
     kills = deploys = 0
     while deploys < DEPLOYS or kills < KILLS:
-        fail = deploys % 3 == 2   # a failing migration now and then
+        fail = deploys % 3 == 2  # a failing migration now and then
         values = f"migration.durationSeconds=4 migration.fail={'true' if fail else 'false'}"
         status, body = bot.command(ALICE, "/deploy", f"shop {values}")
         assert status == 200 and "started" in body, body
         deploys += 1
         while _finished(bots) < deploys:
             if kills >= KILLS:
-                wait_for(lambda d=deploys: _finished(bots) >= d, f"deploy {deploys}'s verdict", bot, timeout=120)
+                wait_for(
+                    lambda d=deploys: _finished(bots) >= d, f"deploy {deploys}'s verdict", bot, timeout=120
+                )
                 break
-            time.sleep(rng.uniform(0.1, 2.0))   # a random moment of the deploy (seeded)
+            time.sleep(rng.uniform(0.1, 2.0))  # a random moment of the deploy (seeded)
             bot.stop(signal.SIGKILL)
             kills += 1
             bot = bots.start(config, name=f"bot-{kills}")
@@ -43,10 +45,12 @@ def test_twenty_kill_9_across_deploys(bots: BotLauncher, namespace: str, sim: An
     assert len(history) == deploys
     all_parents = parents(bots.slack)
     titles = [text_of(p).split("\n")[0] for p in all_parents]
-    assert len(all_parents) == deploys, titles           # one parent per revision, none twice
+    assert len(all_parents) == deploys, titles  # one parent per revision, none twice
     for entry in history:
         assert sum(f"revision {entry['revision']}" in t for t in titles) == 1, (entry["revision"], titles)
     for parent in all_parents:
-        replies = [text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, parent["ts"]) if m["ts"] != parent["ts"]]
+        replies = [
+            text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, parent["ts"]) if m["ts"] != parent["ts"]
+        ]
         assert len(replies) == len(set(replies)), f"a reply was posted twice: {replies}"
         assert text_of(parent).startswith(FINAL), "every revision has its verdict"

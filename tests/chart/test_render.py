@@ -203,7 +203,7 @@ def test_default_rbac_is_a_role_in_the_release_namespace_and_nothing_broader() -
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
     # what the tracker reads
     readable = _resources(rules, "watch")
-    for res in ("/pods", "/events", "events.k8s.io/events", "apps/deployments", "apps/replicasets",
+    for res in ("/pods", "/events", "apps/deployments", "apps/replicasets",
                 "apps/statefulsets", "apps/daemonsets", "batch/jobs", "/persistentvolumeclaims",
                 "/services", "/secrets"):
         assert res in readable, res

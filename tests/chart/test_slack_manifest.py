@@ -1,5 +1,7 @@
 """The Slack app manifests parse and have the structure Slack accepts (the limits of Slack's manifest
-schema v1, slackapi/manifest-schema), with the commands, interactivity and minimal bot scopes helmbot needs.
+schema v1, slackapi/manifest-schema), with the commands, interactivity and exactly the bot scopes helmbot's
+Web API calls need (derived from the code: tests/slack_scopes.py; the e2e tests in tests/bot check what the
+running bot called against the same manifest).
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import pytest
 import yaml
 
 from tests.chart.support import REPO, TOKENS, render
+from tests.slack_scopes import SCOPES, called_methods, needed_scopes
 
 HTTP = REPO / "config" / "slack-app-manifest.yaml"
 SOCKET = REPO / "config" / "slack-app-manifest.socket.yaml"
 REQUEST_URL = "https://helmbot.example.com/slack/events"
-SCOPES = ["commands", "chat:write", "chat:write.public", "files:write", "channels:read", "groups:read",
-          "users:read", "usergroups:read", "channels:history", "groups:history"]
 
 _URL = {"type": "string", "pattern": "^https?://", "maxLength": 3000}
 # The parts of Slack's manifest schema (major version 1) these manifests use, with Slack's limits.
@@ -82,9 +83,13 @@ def test_commands_match_the_bots_default_config_and_have_usage_hints(path: Path)
 
 
 @pytest.mark.parametrize("path", [HTTP, SOCKET], ids=["http", "socket"])
-def test_bot_scopes_are_exactly_the_minimal_set(path: Path) -> None:
+def test_bot_scopes_are_what_the_codes_web_api_calls_need_and_no_more(path: Path) -> None:
     manifest = load(path)
-    assert manifest["oauth_config"]["scopes"]["bot"] == SCOPES
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    needed = needed_scopes(called_methods())
+    missing, unused = sorted(needed - set(scopes)), sorted(set(scopes) - needed)
+    assert not missing and not unused, f"missing: {missing}, unused: {unused}"
+    assert len(scopes) == len(set(scopes))
     assert set(manifest["oauth_config"]["scopes"]) == {"bot"}, "no user scopes"
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"] == "helmbot"
@@ -115,3 +120,15 @@ def test_both_manifests_differ_only_in_transport() -> None:
     del http["settings"]["interactivity"]["request_url"]
     http["settings"]["socket_mode_enabled"] = True
     assert http == socket
+
+
+def test_the_scan_finds_every_web_api_call_of_the_bot() -> None:
+    found = called_methods()
+    # each place the bot talks to Slack (delivery, reconcile after a crash, user groups, the token check)
+    for method in ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies",
+                   "conversations.join", "files.getUploadURLExternal", "files.completeUploadExternal",
+                   "usergroups.users.list", "auth.test"):
+        assert method in found, method
+    assert set(found) <= set(SCOPES)
+    places = [where for found_at in found.values() for where in found_at]
+    assert all(where.startswith(("bot/slack/", "bot/runtime/")) for where in places), places

@@ -54,7 +54,9 @@ def test_schema_refuses_bad_values(sets: list[str], says: str) -> None:
      'rbac.additionalRules[0] grants "patch", but rbac.mode noticesOnly allows only get, list and watch'),
     ([*SHOP, "config.releases[0].create_namespace=true"],
      "config.releases[0] (shop) has create_namespace: true, which needs rbac.clusterWide: true"),
-    (["config.state.url=sqlite:///helmbot.db"], "the database must be a file in a directory of its own"),
+    (["config.state.url=sqlite:////helmbot.db"], "the database must be a file in a directory of its own"),
+    (["config.state.url=sqlite:///var/lib/helmbot/helmbot.db"],
+     "is a relative path (sqlite:///PATH is relative to the working directory, outside the volume)"),
 ])
 def test_chart_refuses_values_a_schema_cannot_judge(sets: list[str], says: str) -> None:
     err = render_error(sets=[*TOKENS, *sets])

@@ -42,7 +42,7 @@ def test_minimal_config_gets_every_default() -> None:
     assert config.slack.commands == {"deploy": "/deploy", "rollback": "/rollback", "helmbot": "/helmbot",
                                      "promote": "/promote"}
     assert config.helm.binary == "helm" and config.helm.max_history == 10
-    assert config.state.url == "sqlite:///var/lib/helmbot/helmbot.db" and config.state.kind == "sqlite"
+    assert config.state.url == "sqlite:////var/lib/helmbot/helmbot.db" and config.state.kind == "sqlite"
     assert config.leader_election.enabled is False
     assert config.clusters == {DEFAULT_CLUSTER: ClusterSettings(DEFAULT_CLUSTER)}
     assert config.notices.enabled and config.notices.default_channel is None and config.notices.routes == ()
@@ -160,7 +160,7 @@ def test_redacted_dict_is_plain_json() -> None:
     assert data["defaults"]["helm_timeout"] == "5m"
     assert data["freezes"][0]["start"] == "2026-12-20T00:00:00Z"
     assert data["freezes"][1]["cron"] == "0 18 * * FRI"
-    assert data["state"] == {"url": "sqlite:///var/lib/helmbot/helmbot.db", "kind": "sqlite"}
+    assert data["state"] == {"url": "sqlite:////var/lib/helmbot/helmbot.db", "kind": "sqlite"}
 
 
 # --- finding a command's release

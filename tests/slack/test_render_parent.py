@@ -249,3 +249,12 @@ def test_arbitrary_text_never_makes_an_invalid_parent(
     message = render_parent(card, summary, now=k.at(30))
     assert_valid(message)  # no `<!channel>` in any mrkdwn (plain_text, as in the confirm dialog, is inert)
     assert "<!channel>" not in message.text
+
+
+def test_an_approved_deploy_names_its_approver_and_nothing_else_is_a_mention() -> None:
+    rec = sc.healthy_upgrade()
+    card = replace(rec.card, approved_by="U0CAROL")
+    shown = texts(render_parent(card, rec.summary_at(k.at(80)), now=k.at(80)))
+    assert "Requested by <@U024BE7LH> · approved by <@U0CAROL>" in shown
+    odd = texts(render_parent(replace(rec.card, approved_by="<!channel>"), None, now=k.at(1)))
+    assert "<!channel>" not in odd and "approved by &lt;!channel&gt;" in odd
