@@ -8,7 +8,6 @@ the demo's own temporary directory, so two demos run side by side.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -54,7 +53,6 @@ class DemoStack:
         self.progress = progress
         self.cluster: Cluster | None = None
         self.slack: SlackStandIn | None = None
-        self.repo: ChartRepo | None = None
         self.runtime: BotRuntime | None = None
         self._helm: HelmTool | None = None
         self._stops: list[Callable[[], None]] = []
@@ -103,9 +101,7 @@ class DemoStack:
         self._helm = HelmTool(binaries.helm, self.kubeconfig, self.workdir / "helm")
 
         self.progress("packaging the example charts into a local chart repository")
-        repo = ChartRepo(self.helm, self.workdir).start()
-        self._stops.append(repo.stop)
-        self.repo = repo
+        self._stops.append(ChartRepo(self.helm, self.workdir).start().stop)
 
         self.progress(f"installing {', '.join(r.name for r in RELEASES)}")
         with ThreadPoolExecutor(len(RELEASES)) as pool:
@@ -138,10 +134,9 @@ class DemoStack:
             raise DemoError("the bot did not open its HTTP port")
 
     def _install(self, release: DemoRelease) -> None:
-        sets = [arg for value in release.install_values for arg in ("--set", value)]
         self.helm.run(
             "install", release.name, f"{REPO_NAME}/{release.chart}", "--version", release.version,
-            "--namespace", namespace_of(release), "--create-namespace", *sets, "--wait", "--timeout", "2m",
+            "--namespace", namespace_of(release), "--create-namespace", "--wait", "--timeout", "2m",
         )  # fmt: skip
 
     def _end_helm_runs(self, helm: Path) -> None:
@@ -157,8 +152,7 @@ class DemoStack:
             except Exception:
                 log.warning("stopping a part of the demo failed", exc_info=True)
         if self._own_workdir:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self.workdir, ignore_errors=True)
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> DemoStack:
         return self.start()

@@ -36,14 +36,12 @@ PEOPLE = (ALICE, BOB, CAROL)
 class DemoRelease:
     name: str
     chart: str  # the chart's name in the demo repository
-    version: str  # installed before the bot starts
-    install_values: tuple[str, ...] = ()
+    version: str  # installed (with the chart's own values: short durations) before the bot starts
     protected: bool = False
 
 
-SHOP_FAST = ("migration.durationSeconds=1", "backup.durationSeconds=0.3", "restore.durationSeconds=0.3")
 RELEASES = (
-    DemoRelease("shop", "shop", "1.0.0", SHOP_FAST),
+    DemoRelease("shop", "shop", "1.0.0"),
     DemoRelease("hazard", "hazard", "1.0.0"),
     DemoRelease("ledger", "ledger", "1.0.0", protected=True),
 )
