@@ -11,6 +11,7 @@ import argparse
 import logging
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -22,8 +23,6 @@ from bot.demo.errors import DemoError
 from bot.errors import describe_error, exit_code_for
 
 if TYPE_CHECKING:
-    from bot.demo.server import DemoWebServer
-    from bot.demo.stack import DemoStack
     from bot.demo.tour import Tour
 
 log = logging.getLogger("helmbot.demo")
@@ -48,13 +47,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Start stand-ins for Kubernetes and Slack, the bot, and a local page that behaves like a "
         "Slack channel, with the example releases installed. Ctrl-C stops everything.",
     )
-    p.add_argument("--port", type=int, default=None, help=f"the page's port (default {DEFAULT_PORT}, or any)")
+    p.add_argument("--port", type=_port, default=None, help=f"the page's port (default {DEFAULT_PORT})")
     p.add_argument("--host", default="127.0.0.1", help="the page's address (default 127.0.0.1)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p.add_argument("--no-browser", action="store_true", help="the channel in this terminal instead")
     p.add_argument("--tour", action="store_true", help="play the stories of helmbot's users")
     p.add_argument("--pace", type=float, default=2.5, help="seconds between the tour's steps (default 2.5)")
     p.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0: any free port)")
+    return int(text)
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the page's server binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _page_port(host: str, port: int | None) -> int:
+    """The port asked for, if free (a DemoError otherwise, before anything starts); else the usual one, or
+    any free one when the usual one is taken (another demo?)."""
+    if port is None:
+        return DEFAULT_PORT if _free(host, DEFAULT_PORT) else 0
+    if not _free(host, port):
+        raise DemoError(f"cannot listen on {host}:{port}: it is in use (--port picks another; 0: any)")
+    return port
 
 
 def _interrupt(*_: Any) -> NoReturn:
@@ -74,28 +99,20 @@ def _log_to(path: Path) -> logging.Handler:
     return handler
 
 
-def _web_server(stack: DemoStack, port: int | None, host: str) -> DemoWebServer:
-    from bot.demo.server import DemoWebServer
-
-    def serve(on: int) -> DemoWebServer:
-        return DemoWebServer(stack.standin(), stack.bot_url, stack.kubeconfig, on, host).start()
-
-    if port is not None:
-        return serve(port)
-    try:
-        return serve(DEFAULT_PORT)
-    except DemoError:  # the usual port is taken (another demo?): any free one
-        return serve(0)
-
-
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     # Imported here: every other helmbot command builds this parser, and the bot is heavy to import.
+    from bot.demo.server import DemoWebServer
     from bot.demo.stack import DemoStack
     from bot.demo.terminal import TerminalChannel
     from bot.demo.tour import Tour
     from bot.demo.workspace import ALICE
 
     out = out or sys.stdout
+    try:
+        port = _page_port(args.host, args.port)
+    except (DemoError, OSError) as exc:  # OSError: an unknown --host
+        print(f"helmbot demo: {describe_error(exc, internal_detail=True)}", file=out)
+        return exit_code_for(exc) if isinstance(exc, DemoError) else 3
     workdir = Path(tempfile.mkdtemp(prefix="helmbot-demo-"))
     handler = _log_to(workdir / "demo.log")
     signal.signal(signal.SIGTERM, _interrupt)
@@ -118,7 +135,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 _play(tour, lambda: True)
             TerminalChannel(stack.standin(), stack.bot_url, stack.channel, ALICE.id).run()
             return 0
-        web = _web_server(stack, args.port, args.host)
+        web = DemoWebServer(stack.standin(), stack.bot_url, stack.kubeconfig, port, args.host).start()
         say(f"\nhelmbot demo is running: {web.url}\n{TRY}\n  Ctrl-C stops everything.")
         if args.tour:
             say("The tour starts as soon as the page is open.")

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -152,3 +153,19 @@ def test_the_tour_starts_once_a_page_is_open(tmp_path: Path) -> None:
         demo.proc.send_signal(signal.SIGINT)
         code = stopped(demo)
     assert code == 0, demo.output
+
+
+def test_a_taken_or_bad_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = start_demo(tmp_path / "busy", "--port", str(port))
+        assert stopped(demo) == 3
+    assert demo.lines == [
+        f"helmbot demo: cannot listen on 127.0.0.1:{port}: it is in use (--port picks another; 0: any)"
+    ]
+    assert list((tmp_path / "busy").iterdir()) == []
+    demo = start_demo(tmp_path / "bad", "--port", "99999")
+    assert stopped(demo) == 2
+    assert "'99999' is not a port" in demo.output
