@@ -1,6 +1,6 @@
 """What a Helm operation will do, in Helm's order, and which parts a tracker has to wait on.
 
-Helm runs the operation's pre-hooks one at a time (weight, then kind in install order, then name), applies
+Helm runs the operation's pre-hooks one at a time (weight, then name, then kind in install order), applies
 the chart's resources, optionally waits for them, then runs the post-hooks. Only Job and Pod hooks are
 waited on; every other hook kind is done once created. ``hook-succeeded`` deletions happen after all
 hooks of that event succeeded, so a tracker must capture a hook Job's outcome before it vanishes.
@@ -170,8 +170,10 @@ def kind_rank(kind: str) -> tuple[int, str]:
 
 
 def sort_hooks(hooks: Iterable[Hook]) -> list[Hook]:
-    """Helm's hook order: weight ascending, then kind in install order, then name."""
-    return sorted(hooks, key=lambda h: (h.weight, kind_rank(h.kind), h.name))
+    """The order Helm runs one event's hooks: weight, then name; the kind (install order) only breaks ties
+    between hooks of the same name (pkg/action/hooks.go `hookByWeight`, a stable sort over the list
+    pkg/release/v1/util/kind_sorter.go sorted by kind)."""
+    return sorted(hooks, key=lambda h: (h.weight, h.name, kind_rank(h.kind)))
 
 
 def resource_needs_wait(obj: Mapping[str, Any]) -> bool:

@@ -77,7 +77,7 @@ def this_run(run: Run, step: TrackedStep, view: ClusterView) -> Mapping[str, Any
 
 
 def earlier_hooks(run: Run, step: TrackedStep) -> list[TrackedStep]:
-    """The hooks Helm runs before `step` in its phase (plan order: weight, kind, name)."""
+    """The hooks Helm runs before `step` in its phase (plan order: weight, name, kind)."""
     same = run.s.steps_of(step.phase)
     return [st for st in same[: next(i for i, st in enumerate(same) if st is step)] if st.hook]
 
