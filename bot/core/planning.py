@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.core.model.kinds import group_of, is_builtin_group
 from bot.core.model.states import PhaseKind
 from bot.core.releases import Hook, Release, ReleaseStatus
 
@@ -61,16 +62,6 @@ _WAITED_KINDS = frozenset({
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "Pod",
     "PersistentVolumeClaim", "CustomResourceDefinition",
 })
-# API groups served by Kubernetes itself; anything else is a custom resource that may report conditions.
-_BUILTIN_GROUPS = frozenset({
-    "", "apps", "batch", "policy", "autoscaling", "rbac.authorization.k8s.io", "networking.k8s.io",
-    "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "events.k8s.io",
-    "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io", "authentication.k8s.io",
-    "authorization.k8s.io", "internal.apiserver.k8s.io", "storagemigration.k8s.io", "metrics.k8s.io",
-})
-
-
 def hook_events(operation: Operation) -> tuple[str, str]:
     """(pre event, post event) Helm fires for the operation."""
     return _EVENTS[Operation(operation)]
@@ -184,9 +175,8 @@ def resource_needs_wait(obj: Mapping[str, Any]) -> bool:
     if kind == "Service":
         spec = obj.get("spec") or {}
         return isinstance(spec, Mapping) and spec.get("type") == "LoadBalancer"
-    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
     # Custom resources: their controllers may report conditions (kstatus treats none as Current).
-    return group not in _BUILTIN_GROUPS and not kind.endswith("List")
+    return not is_builtin_group(group_of(str(obj.get("apiVersion") or ""))) and not kind.endswith("List")
 
 
 def _hook_step(hook: Hook) -> Step:

@@ -73,7 +73,7 @@ def test_a_watched_kind_must_be_current() -> None:
     assert not t.done
     ev = t.observe(view(_rel("deployed"), *_web(), _cert(False), kinds=kinds), k.at(61))
     assert ev[-1].outcome is Outcome.TIMED_OUT
-    assert "Certificate/shop-tls (Ready=False: Issuing certificate" in ev[-1].data["reason"]
+    assert "Certificate/shop-tls (Ready=False (Issuing): Issuing certificate" in ev[-1].data["reason"]
 
 
 def test_a_kind_watched_later_is_judged_from_then_on() -> None:

@@ -137,14 +137,17 @@ def assess_deployment(
         new_ready = min(updated, ready)
     new_ready = min(new_ready, desired)
     counters = Counters(new_ready, desired, waiting)
-    if failures:
-        return failed_result(failures, counters)
     if spec.get("paused") is True:
+        # Never rolled out while paused: Helm skips it (v4 drops it from the wait set; v3 counts it
+        # ready), so it must not hold a release until a timeout. Done, with a warning that says so.
+        problems = f"; {failed_result(failures, counters).reason}" if failures else ""
         return counters.result(
             State.CURRENT,
             f"paused ({new_ready}/{desired} new pods ready)",
-            warnings=("paused: the rollout does not progress until the Deployment is resumed",),
+            warnings=(f"paused: not rolled out until the Deployment is resumed{problems}",),
         )
+    if failures:
+        return failed_result(failures, counters)
 
     progress = f"{new_ready}/{desired} new pods ready"
     old = max(0, total - updated)

@@ -46,6 +46,10 @@ def assess_stateful_set(
     replicas = as_int(status.get("replicas"))
     ready = as_int(status.get("readyReplicas"))
     updated = as_int(status.get("updatedReplicas"))
+    if not update_revision and not current_revision and "updatedReplicas" not in status:
+        # An older API server writes no revisions: the replica counters decide (kstatus, Helm's legacy
+        # checker), as if every pod were of the current revision.
+        updated = replicas
     strategy = spec.get("updateStrategy") or {}
     on_delete = strategy.get("type") == "OnDelete"
     partition = 0 if on_delete else as_int((strategy.get("rollingUpdate") or {}).get("partition"), 0)
