@@ -41,6 +41,7 @@ from bot.core.status.rollout import (
     pods_of,
     progress_text,
     replica_failure_finding,
+    tolerate_crashes,
 )
 from bot.text import plural
 
@@ -124,6 +125,7 @@ def assess_deployment(
         if replica_failure is not None:
             failures.append(replica_failure)
             break
+    failures = tolerate_crashes(dep, failures, desired, notes)
 
     updated = as_int(status.get("updatedReplicas"))
     ready = as_int(status.get("readyReplicas"))
@@ -194,6 +196,7 @@ def assess_replica_set(
     replica_failure = replica_failure_finding(rs, now, policy, notes)
     if replica_failure is not None:
         failures.append(replica_failure)
+    failures = tolerate_crashes(rs, failures, desired, notes)
     ready = min(as_int(status.get("readyReplicas")), desired)
     counters = Counters(ready, desired, view.waiting())
     if failures:

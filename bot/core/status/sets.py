@@ -24,6 +24,7 @@ from bot.core.status.rollout import (
     pod_entry,
     pods_of,
     progress_text,
+    tolerate_crashes,
 )
 from bot.text import plural
 
@@ -64,6 +65,7 @@ def assess_stateful_set(
         failed_create = failed_create_finding(sts, related, now, policy, notes)
         if failed_create is not None:
             failures.append(failed_create)
+    failures = tolerate_crashes(sts, failures, desired, notes)
     if view.found:
         new_ready = view.ready_count()
     else:
@@ -184,6 +186,7 @@ def assess_daemon_set(
         failed_create = failed_create_finding(ds, related, now, policy, notes)
         if failed_create is not None:
             failures.append(failed_create)
+    failures = tolerate_crashes(ds, failures, desired, notes)
     # With pods of unknown revision, the pods seen cannot be counted: the controller's counters decide.
     counted = view.ready_count() if view.found and not unknown else min(updated, ready)
     new_ready = min(counted, desired)
