@@ -109,6 +109,7 @@ class Step:
     hook: Hook | None = None
     delete_policies: tuple[str, ...] = ()
     source: str = ""               # chart path ("# Source:" / hook path)
+    annotations: tuple[tuple[str, str], ...] = ()   # the manifest's (werf.io/* tracking annotations, ...)
 
     @property
     def subject(self) -> str:
@@ -170,19 +171,30 @@ def sort_hooks(hooks: Iterable[Hook]) -> list[Hook]:
 def resource_needs_wait(obj: Mapping[str, Any]) -> bool:
     """Does a chart resource have a rollout/readiness worth waiting on (vs done once applied)?"""
     kind = str(obj.get("kind") or "")
+    if not is_builtin_group(group_of(str(obj.get("apiVersion") or ""))):
+        # Custom resources: their controllers may report conditions (kstatus treats none as Current).
+        # A custom kind named like a built-in one (Knative's Service) is one too.
+        return not kind.endswith("List")
     if kind in _WAITED_KINDS:
         return True
     if kind == "Service":
         spec = obj.get("spec") or {}
         return isinstance(spec, Mapping) and spec.get("type") == "LoadBalancer"
-    # Custom resources: their controllers may report conditions (kstatus treats none as Current).
-    return not is_builtin_group(group_of(str(obj.get("apiVersion") or ""))) and not kind.endswith("List")
+    return False
+
+
+def _annotations(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = (manifest.get("metadata") or {}).get("annotations") if isinstance(manifest, Mapping) else None
+    if not isinstance(found, Mapping):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in found.items()))
 
 
 def _hook_step(hook: Hook) -> Step:
     return Step(kind=hook.kind, name=hook.name, namespace=hook.namespace, api_version=hook.api_version,
                 weight=hook.weight, wait=hook.kind in _WAITED_HOOK_KINDS, hook=hook,
-                delete_policies=hook.delete_policies, source=hook.path)
+                delete_policies=hook.delete_policies, source=hook.path,
+                annotations=_annotations(hook.manifest))
 
 
 def _resource_steps(release: Release) -> tuple[Step, ...]:
@@ -195,7 +207,7 @@ def _resource_steps(release: Release) -> tuple[Step, ...]:
         steps.append(Step(kind=str(obj.get("kind") or ""), name=str(md.get("name") or ""),
                           namespace=str(md.get("namespace") or ""),
                           api_version=str(obj.get("apiVersion") or ""),
-                          wait=resource_needs_wait(obj), source=src))
+                          wait=resource_needs_wait(obj), source=src, annotations=_annotations(obj)))
     return tuple(steps)
 
 
