@@ -216,7 +216,8 @@ def test_unreadable_tracking_annotations_are_warned_about_once_and_ignored() -> 
     warnings = [e.message for e in of_type(ev, EventType.WARNING)]
     assert warnings == [
         "Deployment/shop-web: werf.io/fail-mode: 'Sometimes' is not one of "
-        "FailWholeDeployProcessImmediately, IgnoreAndContinueDeployProcess, HopeUntilEndOfDeployProcess; ignored",
+        "FailWholeDeployProcessImmediately, IgnoreAndContinueDeployProcess, HopeUntilEndOfDeployProcess; "
+        "ignored",
         "Deployment/shop-web: werf.io/no-activity-timeout: invalid duration 'soon': expected e.g. 90s, 5m, "
         "1h30m, 1.5h or a number of seconds; ignored",
         "Deployment/shop-web: werf.io/log-regex: not a regular expression (missing ), "
@@ -249,7 +250,8 @@ def test_a_custom_kind_named_like_a_built_in_is_tracked_apart() -> None:
 
 def test_helms_immutable_job_failure_is_explained_with_the_fix() -> None:
     description = ('Upgrade "shop" failed: cannot patch "shop-migrate" with kind Job: Job.batch '
-                   '"shop-migrate" is invalid: spec.template: Invalid value: {"labels":{…}: field is immutable')
+                   '"shop-migrate" is invalid: spec.template: Invalid value: {"labels":{…}: '
+                   "field is immutable")
     rel = release(3, "failed", manifest=[plain_job_manifest("shop-migrate")], description=description)
     t = tracker(3)
     ev = t.observe(view(rel), k.at(1))
