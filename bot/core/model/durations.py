@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_age", "format_duration", "parse_duration"]
+__all__ = ["DurationTooLong", "format_age", "format_duration", "parse_duration"]
+
+
+class DurationTooLong(ValueError):
+    """A number too large for any duration ("99999999999999999999h"): Python would raise OverflowError."""
 
 _UNITS = {
     "ns": timedelta(microseconds=0.001),
@@ -32,7 +36,7 @@ def parse_duration(text: str | int | float) -> timedelta:
         return _parse(text)
     except OverflowError:
         shown = text.strip()[:40] if isinstance(text, str) else text
-        raise ValueError(f"invalid duration {shown!r}: too long (at most {_MAX_DAYS} days)") from None
+        raise DurationTooLong(f"invalid duration {shown!r}: too long (at most {_MAX_DAYS} days)") from None
 
 
 _MAX_DAYS = timedelta.max.days
