@@ -4,7 +4,8 @@ Exit codes: 0 succeeded, 1 failed (diagnosis printed), 2 timed out, 3 usage, con
 line on stderr, no traceback), 4 internal error (a helmbot bug: one line asking for a report), 5 (only with
 `--strict`) succeeded but some object was not judged (a kind that could not be watched), 130 interrupted.
 Only a verdict gives 0, 1, 2 or 5: no exception, expected or not, ever exits 1 ("failed"). Transient API
-errors (429, 5xx, dropped connections) are retried within `--timeout`, the first reads included.
+errors (429, 5xx, dropped connections) are retried within `--timeout`, the first reads included; an API
+server that cannot be reached at all (a wrong kubeconfig) is given 10 s.
 With `--output json` an error also ends stdout with `{"type": "error", "message": ..., "exit_code": N}`.
 """
 

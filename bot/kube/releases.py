@@ -27,6 +27,7 @@ from bot.kube.retry import retrying
 log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 HELM_OWNER_SELECTOR = "owner=helm"
+UNREACHABLE_FOR = 10.0  # seconds an API server that cannot be reached at all is retried on the first read
 
 
 def release_selector(name: str) -> str:
@@ -69,14 +70,15 @@ def find_latest_revision(client: KubeClient, namespace: str, name: str, *, wait:
                          patience: float = 30.0, on_wait: Callable[[], None] | None = None) -> int:
     """The newest stored revision (one labelled list per driver per try). Waits up to `wait` seconds for a
     first one (helm may be starting right now; `on_wait` is called once when it has to) and retries
-    transient API errors for up to `patience` seconds; raises ReleaseNotFound when helm never stored this
-    release here."""
+    transient API errors for up to `patience` seconds (an API server that cannot be reached at all: for
+    UNREACHABLE_FOR); raises ReleaseNotFound when helm never stored this release here."""
     deadline = time.monotonic() + wait
     patient_until = time.monotonic() + max(wait, patience)
     told = False
     while True:
         records = retrying(lambda: list_release_records(client, namespace, name), deadline=patient_until,
-                           what=f"reading release {name} in {namespace}", stop=stop)
+                           what=f"reading release {name} in {namespace}", stop=stop,
+                           unreachable_for=UNREACHABLE_FOR)
         revision = latest_revision(records, name)
         if revision is not None:
             return revision

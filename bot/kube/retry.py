@@ -45,11 +45,15 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retrying(call: Callable[[], T], *, deadline: float, what: str, stop: threading.Event | None = None,
-             backoff: Backoff | None = None) -> T:
+             backoff: Backoff | None = None, unreachable_for: float | None = None) -> T:
     """`call()`, retried on transient errors until `deadline` (time.monotonic); then (or for a final
-    error, or when stopped) the error is raised."""
+    error, or when stopped) the error is raised. `unreachable_for`: an API server that could not be reached
+    at all (a wrong address, nothing listening) is given only this long, so a bad kubeconfig fails fast;
+    one that answers, even with 5xx, is given until `deadline`."""
     backoff = backoff or Backoff(initial=0.25, maximum=5.0)
     waiter = stop or threading.Event()
+    started = time.monotonic()
+    answered = False
     failures = 0
     while True:
         try:
@@ -57,11 +61,15 @@ def retrying(call: Callable[[], T], *, deadline: float, what: str, stop: threadi
         except KubeError as exc:
             if not is_transient(exc):
                 raise
+            answered = answered or isinstance(exc, ApiError)
             delay = backoff.next()
             if isinstance(exc, ApiError) and exc.retry_after is not None:
                 delay = max(delay, exc.retry_after)
             failures += 1
-            if time.monotonic() + delay > deadline or waiter.is_set():
+            give_up = deadline
+            if not answered and unreachable_for is not None:
+                give_up = min(deadline, started + unreachable_for)
+            if time.monotonic() + delay > give_up or waiter.is_set():
                 raise
             log.log(logging.WARNING if failures == 1 else logging.DEBUG, "%s: %s; retrying", what, exc)
             if waiter.wait(delay):
