@@ -6,8 +6,12 @@ clusters, kinds): never a release name with a revision, never anything a user ty
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -22,14 +26,38 @@ SLACK_CALLS = Counter("helmbot_slack_calls_total", "Slack Web API calls, by meth
                       ["method", "result"], registry=REGISTRY)
 SLACK_RATE_LIMITED = Counter("helmbot_slack_rate_limited_total", "Slack 429 answers, by method", ["method"],
                              registry=REGISTRY)
-KUBE_REQUESTS = Counter("helmbot_kube_requests_total", "Kubernetes API requests, by cluster and verb",
-                        ["cluster", "verb"], registry=REGISTRY)
 KUBE_ERRORS = Counter("helmbot_kube_errors_total", "Kubernetes API errors, by cluster and kind of error",
                       ["cluster", "error"], registry=REGISTRY)
 LEADER = Gauge("helmbot_leader", "1 when this replica is the leader (tracks and posts)", registry=REGISTRY)
 OUTBOX_DEPTH = Gauge("helmbot_outbox_depth", "Slack messages stored but not yet delivered", registry=REGISTRY)
 COMMANDS = Counter("helmbot_commands_total", "Slash commands and clicks, by name and outcome",
                    ["name", "outcome"], registry=REGISTRY)
+
+
+class _KubeRequests(Collector):
+    """helmbot_kube_requests_total, read at scrape time from each cluster client's own request counter
+    (keys "verb Kind"), so the hot path counts once, in one place."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Callable[[], Mapping[str, int]]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("helmbot_kube_requests",
+                                     "Kubernetes API requests, by cluster, verb and kind",
+                                     labels=["cluster", "verb", "kind"])
+        for cluster, snapshot in sorted(self.sources.items()):
+            for key, count in sorted(snapshot().items()):
+                verb, _, kind = key.partition(" ")
+                family.add_metric([cluster, verb, kind], count)
+        yield family
+
+
+KUBE_REQUESTS = _KubeRequests()
+REGISTRY.register(KUBE_REQUESTS)
+
+
+def count_kube_requests(cluster: str, snapshot: Callable[[], Mapping[str, int]]) -> None:
+    KUBE_REQUESTS.sources[cluster] = snapshot
 
 
 def exposition() -> tuple[bytes, str]:

@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.sim.binaries import Binaries, ensure_binaries
 from bot.sim.cluster import Cluster
 from bot.sim.faults import Faults
 from bot.sim.store import Store
+
+
+# Property tests explore the same examples on every run: a failure found once is found again, never a flake.
+settings.register_profile("helmbot", derandomize=True, database=None)
+settings.load_profile("helmbot")
 
 
 @pytest.fixture(scope="session")

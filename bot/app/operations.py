@@ -134,7 +134,8 @@ class Operations:
             raise LockHeld(target, held)
         try:
             pending = pending_helm_state(cluster, target)
-            if pending is not None:
+            # a rollback is how a release stuck in pending-* is recovered, so only other operations wait
+            if pending is not None and job.operation != "rollback":
                 raise PendingRelease(target, *pending, last_deployed_revision(cluster, target))
             record = DeployRecord(
                 id=deploy_id,
@@ -224,6 +225,27 @@ class Operations:
         )
         store.release_lock(record.cluster, record.namespace, record.release, deploy_id=deploy_id)
         self.wake_delivery()
+
+    def fail_abandoned(self, now: datetime, helm_bound: Callable[[DeployRecord], timedelta]) -> int:
+        """Pending deploys whose helm can no longer be running (its process bound has passed: the replica
+        that ran it stopped) and that never got a revision end as failed, so their lock is released and
+        the channel learns why. Returns how many."""
+        ended = 0
+        for record in self.store.active_deploys():
+            if record.revision is not None or record.status != "pending":
+                continue
+            if now - record.created_at <= helm_bound(record):
+                continue
+            if self.attach_new_revision(record) is not None:
+                continue
+            self.store.record_progress(record.id, status="failed", tracker_state=None,
+                                       last_events=record.last_events, finished_at=now,
+                                       helm_error="helm never wrote a revision: the process running it "
+                                                  "stopped (a restart?) before it got that far")
+            ended += 1
+        if ended:
+            self.wake_delivery()
+        return ended
 
     def attach_new_revision(self, record: DeployRecord, revision: int | None = None) -> DeployRecord | None:
         """Attach the first revision written after the request (or the given one) to a pending record;

@@ -63,6 +63,7 @@ class TrackingService:
         scheduler: TickScheduler,
         clock: Clock,
         settings_for: Callable[[DeployRecord], TrackSettings],
+        on_verdict: Callable[[DeployRecord], None] = lambda record: None,
     ) -> None:
         self.store = store
         self.clusters = clusters
@@ -70,6 +71,7 @@ class TrackingService:
         self.scheduler = scheduler
         self.clock = clock
         self.settings_for = settings_for
+        self.on_verdict = on_verdict
         self._tracks: dict[str, _Track] = {}
         self._lock = threading.Lock()
 
@@ -219,6 +221,10 @@ class TrackingService:
         log.info("deploy %s: %s revision %s %s", record.id, record.release, record.revision, record.status)
         self.store.release_lock(record.cluster, record.namespace, record.release, deploy_id=record.id)
         self.stop(record.id)
+        try:
+            self.on_verdict(record)
+        except Exception:
+            log.exception("deploy %s: verdict hook failed", record.id)
 
     def _error_event(self, track: _Track, exc: BaseException) -> TrackEvent:
         record = track.record

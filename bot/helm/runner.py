@@ -6,10 +6,13 @@ of it. Anything passed with --set is redacted from errors and from what callers 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -112,6 +115,32 @@ def _set_values(argv: Sequence[str]) -> list[str]:
     return values
 
 
+class _Killed(Exception):
+    def __init__(self, stderr: str) -> None:
+        super().__init__("killed")
+        self.stderr = stderr
+
+
+def _run_detached(argv: Sequence[str], env: Mapping[str, str], limit: float | None) -> tuple[int, str, str]:
+    """helm in a session of its own, writing to files rather than pipes: if helmbot dies (kill -9, OOM)
+    or is stopped while helm runs, helm finishes its upgrade instead of dying of a broken pipe or a signal
+    meant for us, which would leave the release stuck in Helm's pending-* state."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(env),
+                                start_new_session=True)
+        try:
+            returncode = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            err.seek(0)
+            raise _Killed(err.read().decode("utf-8", "replace")) from None
+        out.seek(0)
+        err.seek(0)
+        return returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+
+
 class HelmRunner:
     def __init__(self, helm: str | os.PathLike[str] = "helm", *,
                  kubeconfig: str | os.PathLike[str] | None = None, kube_context: str | None = None,
@@ -151,29 +180,26 @@ class HelmRunner:
         log.debug("running %s", " ".join(shown))
         started = time.monotonic()
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=limit,
-                                  check=False, stdin=subprocess.DEVNULL)
+            returncode, stdout, raw_stderr = _run_detached(argv, self.env, limit)
         except FileNotFoundError:
             log.error("helm binary not found: %s", self.helm)
             raise HelmNotFound(f"helm binary not found: {self.helm}", argv=shown) from None
-        except subprocess.TimeoutExpired as exc:
-            raw = exc.stderr
-            stderr = raw.decode(errors="replace") if isinstance(raw, bytes) else raw or ""
+        except _Killed as exc:
             waited = format_duration(timedelta(seconds=limit or 0))
             log.warning("helm %s killed after %s", _subcommand(shown), waited)
             raise HelmTimeout(f"helm did not finish within {waited}",
-                              argv=shown, stderr=_redact_text(stderr, secrets)) from None
+                              argv=shown, stderr=_redact_text(exc.stderr, secrets)) from None
         duration = time.monotonic() - started
-        stderr = _redact_text(proc.stderr, secrets)
-        result = HelmResult(argv=shown, returncode=proc.returncode, stdout=proc.stdout, stderr=stderr,
+        stderr = _redact_text(raw_stderr, secrets)
+        result = HelmResult(argv=shown, returncode=returncode, stdout=stdout, stderr=stderr,
                             duration=duration)
-        if proc.returncode != 0:
+        if returncode != 0:
             # helm's message may quote chart values: it goes to the caller (HelmError), not to the log.
-            log.info("helm %s exited %d after %.1fs", _subcommand(shown), proc.returncode, duration)
+            log.info("helm %s exited %d after %.1fs", _subcommand(shown), returncode, duration)
         else:
             log.debug("helm %s done in %.1fs", _subcommand(shown), duration)
-        if check and proc.returncode != 0:
-            raise HelmError(helm_message(stderr), argv=shown, returncode=proc.returncode, stderr=stderr)
+        if check and returncode != 0:
+            raise HelmError(helm_message(stderr), argv=shown, returncode=returncode, stderr=stderr)
         return result
 
     def process_timeout(self, helm_timeout: timedelta) -> timedelta:

@@ -109,6 +109,9 @@ class KubeCluster:
             )
         return list(informer.snapshot().items)
 
+    def wait_releases_synced(self, namespace: str, timeout: float) -> bool:
+        return self._secret_informer(namespace).wait_synced(timeout)
+
     def releases_synced(self, namespace: str) -> bool:
         snapshot = self._secret_informer(namespace).snapshot()
         return snapshot.synced and snapshot.fresh

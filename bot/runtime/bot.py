@@ -126,6 +126,7 @@ class BotRuntime:
         for name, settings in config.clusters.items():
             client = new_client(settings.kubeconfig, settings.context)
             self.clusters[name] = KubeCluster(name, client)
+            metrics.count_kube_requests(name, client.counter.snapshot)
             self.helms[name] = HelmCli(
                 config.helm.binary,
                 kubeconfig=settings.kubeconfig,
@@ -158,6 +159,7 @@ class BotRuntime:
             scheduler=self.scheduler,
             clock=self.clock,
             settings_for=self._track_settings,
+            on_verdict=self._count_verdict,
         )
         self.operations = Operations(
             store=self.store,
@@ -226,6 +228,10 @@ class BotRuntime:
             helm_timeout=source.helm_timeout,
             policy=policy,
         )
+
+    def _helm_bound(self, record: DeployRecord) -> timedelta:
+        """How long the helm process of a deploy may run (the runner's own process timeout)."""
+        return self._track_settings(record).helm_timeout * 4 + timedelta(minutes=1)
 
     def _namespaces(self) -> dict[str, set[str]]:
         """Per cluster, the namespaces whose releases are watched (configured ones and notices.namespaces)."""
@@ -321,8 +327,9 @@ class BotRuntime:
 
     def _startup_scan(self, cluster: str, namespace: str) -> None:
         try:
-            self.clusters[cluster]._secret_informer(namespace).wait_synced(10)
-            self.detector.scan(cluster, namespace, startup=True)
+            self.clusters[cluster].wait_releases_synced(namespace, timeout=10)
+            handled = self.detector.scan(cluster, namespace, startup=True)
+            log.info("looked at the releases in %s/%s: %d new revision(s)", cluster, namespace, handled)
         except HelmbotError as exc:
             log.warning("cannot look at releases in %s/%s yet: %s", cluster, namespace, describe_error(exc))
 
@@ -348,11 +355,20 @@ class BotRuntime:
         self.tracking.stop_all()
         self.delivery.stop()
 
+    def _count_verdict(self, record: DeployRecord) -> None:
+        metrics.DEPLOYS.labels(record.cluster, record.operation, record.origin, record.status).inc()
+        if record.finished_at is not None:
+            metrics.TIME_TO_VERDICT.labels(record.status).observe(
+                max(0.0, (record.finished_at - record.created_at).total_seconds()))
+
     def _housekeeping(self) -> None:
         now = self.clock()
         self.bot.expire_approvals(now)
         self.store.prune(now)
+        self.store.release_orphan_locks(older_than=now - timedelta(minutes=1))
+        self.operations.fail_abandoned(now, self._helm_bound)
         metrics.ACTIVE_TRACKS.labels("all").set(len(self.tracking.following()))
+        metrics.OUTBOX_DEPTH.set(self.store.outbox_depth())
 
     # -- serving ------------------------------------------------------------------------------------
 

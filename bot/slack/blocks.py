@@ -79,7 +79,9 @@ def escape(text: object) -> str:
     """Untrusted text as inert mrkdwn: `&`, `<` and `>` escaped (no mention, link or channel ping), and a
     ``` broken up so it can neither open nor close a code block."""
     value = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value.replace(FENCE, _BROKEN_FENCE)
+    while FENCE in value:   # "`````" broken once still ends in "```": break until none is left
+        value = value.replace(FENCE, _BROKEN_FENCE)
+    return value
 
 
 def one_line(text: object) -> str:

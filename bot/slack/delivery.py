@@ -31,6 +31,7 @@ from bot.store.records import DeployRecord, OutboxMessage
 log = logging.getLogger("helmbot.slack")
 
 METADATA_EVENT = "helmbot"
+RECONCILE_RETRY = 10.0   # seconds between attempts to verify messages interrupted by a crash
 FATAL_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -114,6 +115,7 @@ class DeliveryWorker:
         self._paused: dict[tuple[str, str], float] = {}  # (method, channel or "") -> monotonic until
         self._last_update: dict[str, float] = {}  # deploy id -> monotonic time of its last update
         self._joined: set[str] = set()
+        self._last_reconcile = -1e9
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,19 +123,22 @@ class DeliveryWorker:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stop.clear()
         self.reconcile()
         self._thread = threading.Thread(target=self._run, name="helmbot-delivery", daemon=True)
         self._thread.start()
 
     def stop(self, drain: float = 0.0) -> None:
-        """Stop; with `drain`, keep sending what is due for up to that many seconds first."""
-        deadline = self.monotonic() + drain
-        while drain and self.monotonic() < deadline and self.run_once():
-            pass
+        """Stop; with `drain`, keep sending what is due for up to that many seconds first (on the calling
+        thread, once the worker's thread has finished its pass: never two senders at once)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
+            self._thread = None
+        deadline = self.monotonic() + drain
+        while drain and self.monotonic() < deadline and self.run_once():
+            pass
 
     def wake(self) -> None:
         self._wake.set()
@@ -158,8 +163,13 @@ class DeliveryWorker:
         """Send whatever is due now; returns how many Slack calls were made."""
         calls = 0
         blocked_threads: set[str] = set()
+        unverified = False
         for msg in self.store.pending_messages(limit=200):
             thread = msg.thread_of or msg.key
+            if msg.status == "in_flight":   # interrupted by a crash: verified by reconcile(), never re-sent
+                blocked_threads.add(thread)
+                unverified = True
+                continue
             if thread in blocked_threads:
                 continue
             if not self._due(msg):
@@ -173,6 +183,8 @@ class DeliveryWorker:
                 if not outcome:
                     blocked_threads.add(thread)
         calls += self._update_parents()
+        if unverified and self.monotonic() - self._last_reconcile >= RECONCILE_RETRY:
+            self.reconcile()
         metrics.OUTBOX_DEPTH.set(self.store.outbox_depth())
         return calls
 
@@ -373,12 +385,16 @@ class DeliveryWorker:
 
     def reconcile(self) -> int:
         """In-flight messages from before a crash: mark sent those Slack has (found by their metadata key),
-        put the others back in the queue. Returns how many were found posted."""
+        queue again those it surely has not; when Slack cannot be asked right now they stay in flight (and
+        hold back their thread) until it can: posting blind could post twice. Returns how many were found."""
+        self._last_reconcile = self.monotonic()
         found = 0
         for msg in self.store.in_flight_messages():
-            ts = self._find_posted(msg)
-            if ts is not None:
-                self.store.mark_sent(msg.id, ts=ts, now=self.clock(), channel="")
+            verdict = self._find_posted(msg)
+            if verdict is _UNKNOWN:
+                continue
+            if verdict is not None:
+                self.store.mark_sent(msg.id, ts=str(verdict), now=self.clock(), channel="")
                 found += 1
             else:
                 self.store.mark_retry(msg.id, not_before=self.clock(), error="interrupted")
@@ -386,7 +402,10 @@ class DeliveryWorker:
             log.info("%d message(s) sent before a restart were found in Slack; not posting them again", found)
         return found
 
-    def _find_posted(self, msg: OutboxMessage) -> str | None:
+    def _find_posted(self, msg: OutboxMessage, *, joined: bool = False) -> object:
+        """The ts Slack has for this message, None if it has none, _UNKNOWN if it cannot be asked."""
+        if msg.kind == "update":
+            return None   # an edit is safe to repeat
         oldest = f"{msg.created_at.timestamp() - 5:.6f}"
         try:
             if msg.thread_of:
@@ -400,11 +419,23 @@ class DeliveryWorker:
                 response = self.client.conversations_history(
                     channel=msg.channel, oldest=oldest, include_all_metadata=True, limit=200
                 )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning(
-                "cannot check whether %s was posted before the restart: %s", msg.key, type(exc).__name__
-            )
-            return None
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "not_in_channel" and not joined:
+                # posting to a public channel needs no membership; reading its history does
+                try:
+                    self.client.conversations_join(channel=msg.channel)
+                except (SlackApiError, SlackClientError, OSError):
+                    return _UNKNOWN
+                return self._find_posted(msg, joined=True)
+            if error in ("channel_not_found", "thread_not_found"):
+                return None
+            log.warning("cannot check whether %s was posted before the restart: %s", msg.key, error)
+            return _UNKNOWN
+        except (SlackClientError, OSError) as exc:
+            log.warning("cannot check whether %s was posted before the restart: %s", msg.key,
+                        type(exc).__name__)
+            return _UNKNOWN
         for message in response.get("messages") or []:
             meta = message.get("metadata") or {}
             if (
@@ -413,3 +444,6 @@ class DeliveryWorker:
             ):
                 return str(message.get("ts"))
         return None
+
+
+_UNKNOWN = object()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.core.events import EventType, Outcome, TrackEvent
@@ -57,7 +58,11 @@ class SlackSink:
     # -- the parent, rendered when it is sent ------------------------------------------------------------
 
     def render_parent(self, record: DeployRecord) -> Rendered:
-        message = render_parent(self.card_for(record), summary_of(record), now=self.clock())
+        summary = summary_of(record)
+        card = self.card_for(record)
+        if summary is not None and summary.operation:
+            card = replace(card, operation=summary.operation)   # Helm's record knows install from upgrade
+        message = render_parent(card, summary, now=self.clock())
         if record.helm_error and record.status == "failed" and record.revision is None:
             # helm failed before it wrote a revision: the card's own verdict section has nothing to say
             message = _with_helm_error(message, record.helm_error)

@@ -78,6 +78,7 @@ class Store(Protocol):
         self, cluster: str, namespace: str, release: str, *, now: datetime | None = None
     ) -> Lock | None: ...
     def release_lock(self, cluster: str, namespace: str, release: str, *, deploy_id: str) -> None: ...
+    def release_orphan_locks(self, *, older_than: datetime) -> int: ...
     # approvals
     def create_approval(self, a: Approval) -> Approval: ...
     def get_approval(self, approval_id: str) -> Approval | None: ...
@@ -386,6 +387,8 @@ class SqlStore(ABC):
             if updated is None:
                 raise RecordNotFound(f"no deploy record {deploy_id}")
             self._enqueue_all(tx, messages)
+            if not updated.active:   # the verdict and the lock's release cannot be torn apart by a crash
+                tx.execute("DELETE FROM locks WHERE deploy_id = :id", {"id": deploy_id})
         return updated
 
     def dirty_parents(self, limit: int = 100) -> list[DeployRecord]:
@@ -469,6 +472,17 @@ class SqlStore(ABC):
                 f"DELETE FROM locks WHERE {_RELEASE} AND deploy_id = :deploy_id",
                 self._release_params(cluster, namespace, release, deploy_id=deploy_id),
             )
+
+    def release_orphan_locks(self, *, older_than: datetime) -> int:
+        """Locks whose deploy never got a record (a crash between the two) or has finished; only those
+        taken before `older_than`, so a lock whose record is being written right now is left alone."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                "DELETE FROM locks WHERE since < :before AND NOT EXISTS (SELECT 1 FROM deploys d "
+                "WHERE d.id = locks.deploy_id AND d.status IN ('pending', 'running')) RETURNING deploy_id",
+                {"before": self.encode_time(to_utc(older_than))},
+            )
+        return len(rows)
 
     # --- approvals ---------------------------------------------------------------------------------
 

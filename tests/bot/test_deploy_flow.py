@@ -29,3 +29,39 @@ def test_healthy_deploy_one_parent_updated_to_success(bots: BotLauncher, namespa
     history = json.loads(out)
     assert ALICE in history[-1]["description"], history[-1]
     assert bots.slack.calls_to("chat.update"), "the parent is updated in place"
+
+
+def test_probes_and_metrics_of_a_running_bot(bots: BotLauncher, namespace: str) -> None:
+    import urllib.request
+
+    bot = bots.start(bots.config([release(namespace)]))
+    base = f"http://127.0.0.1:{bot.port}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:
+        assert resp.status == 200
+    ready = wait_for(lambda: _get_json(f"{base}/readyz"), "a ready bot", bot)
+    assert ready["checks"] == {"store": "ok", "kubernetes:default": "ok", "slack": "ok"}, ready
+    bot.command(ALICE, "/deploy", "shop migration.durationSeconds=0.5")
+    wait_for(lambda: any("Succeeded" in text_of(p) for p in parents(bots.slack)), "the verdict", bot)
+    metrics = wait_for(lambda: (m := _get_text(f"{base}/metrics")) and "helmbot_deploys_total{" in m and m,
+                       "the deploy counted", bot)
+    assert 'outcome="succeeded"' in metrics and "helmbot_leader 1.0" in metrics
+    assert 'helmbot_kube_requests_total{cluster="default",kind="Secret",verb="list"}' in metrics
+    assert bots.slack.bot_token not in metrics
+
+
+def _get_json(url: str) -> dict[str, Any] | None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return dict(json.loads(resp.read()))
+    except urllib.error.HTTPError:
+        return None
+
+
+def _get_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return str(resp.read().decode())

@@ -187,3 +187,10 @@ def test_builders_never_produce_an_invalid_message(
     from bot.slack.render import SlackMessage
 
     assert_valid(SlackMessage(text, blocks))
+
+
+def test_any_run_of_backticks_is_broken_up() -> None:
+    from bot.slack.blocks import FENCE, escape
+
+    for n in range(3, 12):
+        assert FENCE not in escape("`" * n)

@@ -74,3 +74,24 @@ def test_failed_messages_leave_the_queue(store: SqlStore) -> None:
     assert [m.key for m in store.pending_messages()] == ["b"] and store.outbox_depth() == 1
     failed = store.get_message("a")
     assert failed is not None and failed.status == "failed" and failed.error == "invalid_blocks"
+
+
+def test_a_verdict_releases_the_lock_in_its_own_transaction(store: SqlStore) -> None:
+    rec = store.create_deploy(deploy(revision=7))
+    assert store.acquire_lock("staging", "shop", "shop", holder="U1", deploy_id=rec.id,
+                              ttl=timedelta(hours=1), now=T0) is not None
+    store.record_progress(rec.id, status="running", tracker_state=None, last_events=[])
+    assert store.get_lock("staging", "shop", "shop") is not None
+    store.record_progress(rec.id, status="succeeded", tracker_state=None, last_events=[], finished_at=T0)
+    assert store.get_lock("staging", "shop", "shop") is None
+
+
+def test_orphan_locks_are_released(store: SqlStore) -> None:
+    live = store.create_deploy(deploy(revision=None, release="live"))
+    for release, deploy_id in (("ghost", "no-such-record"), ("live", live.id)):
+        store.acquire_lock("staging", "shop", release, holder="U1", deploy_id=deploy_id,
+                           ttl=timedelta(hours=1), now=T0)
+    assert store.release_orphan_locks(older_than=T0) == 0          # too young to judge
+    assert store.release_orphan_locks(older_than=T0 + timedelta(minutes=2)) == 1
+    assert store.get_lock("staging", "shop", "ghost") is None
+    assert store.get_lock("staging", "shop", "live") is not None
