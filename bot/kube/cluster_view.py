@@ -381,5 +381,6 @@ def assemble_view(informers: NamespaceInformers, reader: ReleaseReader,
         logs=dict(logs),
         log_errors=dict(log_errors or {}),
         secrets_fresh=fresh,
+        watched=frozenset(snapshots),
     )
     return ViewState(view, complete=not stale, stale=stale, versions=tuple(s.version for s in everything))

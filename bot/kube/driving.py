@@ -2,9 +2,10 @@
 
 `helmbot watch` loops over `step()` on its own thread (bot.kube.runner); the bot's scheduler calls it on
 ticks and whenever the informers changed (`on_change`), with many drivers sharing the informers of a
-namespace. A step observes only complete pictures (the first one must be complete: the tracker learns from
-it which kinds are watched at all), fetches the logs the tracker asks for, announces kinds that cannot be
-watched once, and says so when the picture has been stale for a while. While no picture can be built at all
+namespace. A step observes once every kind has been listed (the view names the kinds watched, stale ones
+included, so the tracker knows what is watched even when a kind is left out for now), fetches the logs the
+tracker asks for, announces kinds that cannot be watched once, and says so when the picture has been stale
+for a while. While no picture can be built at all
 (the API keeps failing), the tracker's own timeout still runs (`ReleaseTracker.observe_nothing`). API
 trouble that cannot be ridden out (401; an essential kind forbidden; an undecodable release record)
 raises KubeError.
@@ -65,7 +66,6 @@ class KubeTrackerDriver:
         self.on_change = on_change
         if on_change is not None:
             self.informers.add_listener(on_change)
-        self.seen_complete = False
         self.stale_since: float | None = None
         self.stale_reported = False
         self.versions: object = None  # what the last observed view was made of
@@ -92,11 +92,10 @@ class KubeTrackerDriver:
         self.fetch_logs()
         state = assemble_view(self.informers, self.reader, self.logs.logs(), self.logs.errors())
         out += self._unwatchable(now)
-        if state is None or not (self.seen_complete or state.complete):
+        if state is None:
             timed_out = self.tracker.observe_nothing(now, self.informers.unavailable())
             self.observed = bool(timed_out)
             return out + timed_out
-        self.seen_complete = True
         if state.complete:
             if self.stale_reported:
                 log.info("watch of %s recovered", self.namespace)

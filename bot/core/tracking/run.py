@@ -42,6 +42,10 @@ class ClusterView:
     logs: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
     log_errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
     secrets_fresh: bool = False
+    # Kinds the adapter watches and has listed, including those left out of `objects` right now (stale):
+    # they are watched, so their steps are judged (not "not watched") once they are back. Empty: only
+    # the kinds in `objects` are known to be watched.
+    watched: frozenset[str] = frozenset()
 
     def of(self, kind: str) -> Sequence[Mapping[str, Any]]:
         return self.objects.get(kind) or ()

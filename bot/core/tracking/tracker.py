@@ -109,7 +109,7 @@ class ReleaseTracker:
         run.out = []
         s.observes += 1
         s.last_observed = now
-        for kind in view.objects:
+        for kind in [*view.objects, *sorted(view.watched - set(view.objects))]:
             if kind not in s.kinds_listed:
                 s.kinds_listed.append(kind)
         release = run.matching_release(view.release)
