@@ -233,7 +233,7 @@ class NamespaceInformers:
         if watch is None:
             return
         error = self._persistent_error(watch, now, fatal_grace, sync_timeout)
-        if error is None or (not isinstance(error, _FINAL) and watch.informer.snapshot().synced):
+        if error is None or (not isinstance(error, _FINAL) and watch.informer.status().synced):
             return
         if isinstance(error, Unauthorized):
             raise error
