@@ -31,7 +31,8 @@ class DemoProcess:
     lines: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -68,13 +69,16 @@ def start_demo(tmp: Path, *args: str, stdin: Any = subprocess.DEVNULL) -> DemoPr
 
 
 def stopped(demo: DemoProcess, timeout: float = 30) -> int | None:
-    """The exit code, or None (and the process killed) when it did not stop in time."""
+    """The exit code, or None (and the process killed) when it did not stop in time; its output read to
+    the end either way."""
     try:
-        return demo.proc.wait(timeout)
+        code: int | None = demo.proc.wait(timeout)
     except subprocess.TimeoutExpired:
         demo.proc.kill()
         demo.proc.wait(10)
-        return None
+        code = None
+    demo.reader.join(10)
+    return code
 
 
 def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -126,7 +130,7 @@ def test_no_browser_draws_the_channel_from_piped_commands(tmp_path: Path) -> Non
         poll(lambda: "running here" in demo.output, timeout=120, what="the demo to start", interval=0.1)
         demo.proc.stdin.write("/helmbot history shop\n:quit\n")
         demo.proc.stdin.flush()
-        assert demo.proc.wait(60) == 0, demo.output
+        assert stopped(demo, 60) == 0, demo.output
     finally:
         if demo.proc.poll() is None:
             demo.proc.kill()
