@@ -1,8 +1,8 @@
 """The terminal view (stdout is a TTY): a `rich` live panel redrawn from the tracker's summary.
 
 Phases, workloads with ready/desired bars, Jobs with their last log line, gated pods, elapsed time and the
-latest events; when the verdict arrives the panel stops and the plain verdict/diagnosis block is printed
-below it, so it stays in the scrollback.
+latest events; when the verdict arrives the panel stops, its final frame and the timeline are printed, and
+the plain verdict/diagnosis block comes last, so it stays at the bottom of the scrollback.
 """
 
 from __future__ import annotations
@@ -106,11 +106,17 @@ def render_summary(summary: TrackSummary | None, recent: list[str], now: datetim
 
 
 class LiveRenderer:
+    """The panel while tracking; at the verdict, the final frame (drawn from the summary that follows the
+    verdict, so it shows the last step done, not "in progress"), the timeline, then the verdict and its
+    diagnosis, last. Nothing is drawn after the verdict."""
+
     def __init__(self, out: TextIO, *, recent_lines: int = 6) -> None:
         self.console = Console(file=out, force_terminal=True, highlight=False)
         self._lock = threading.Lock()
         self._summary: TrackSummary | None = None
         self._recent: deque[str] = deque(maxlen=recent_lines)
+        self._verdict: TrackEvent | None = None
+        self._finished = False
         self._live = Live(get_renderable=self._renderable, console=self.console, refresh_per_second=4,
                           transient=True)
         self._live.start()
@@ -120,8 +126,10 @@ class LiveRenderer:
             return render_summary(self._summary, list(self._recent), datetime.now(UTC))
 
     def event(self, event: TrackEvent) -> None:
+        if self._finished:
+            return
         if event.type is EventType.VERDICT:
-            self._finish(event)
+            self._verdict = event  # printed with the summary that follows it (or at close)
             return
         with self._lock:
             self._recent.append(event_line(event))
@@ -131,15 +139,21 @@ class LiveRenderer:
             self._live.console.print(Text("\n".join(lines), style="red"))
 
     def summary(self, summary: TrackSummary) -> None:
+        if self._finished:
+            return
         with self._lock:
             self._summary = summary
+        if self._verdict is not None:
+            self._finish()
+            return
         self._live.refresh()
 
-    def _finish(self, verdict: TrackEvent) -> None:
-        self.close()
-        self.console.print(Text("\n".join(verdict_lines(verdict))))
-
     def close(self) -> None:
+        if not self._finished:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._finished = True
         if self._live.is_started:
             self._live.stop()
         with self._lock:
@@ -149,4 +163,5 @@ class LiveRenderer:
             picture = render_timeline(summary, width=max(20, min(60, self.console.width - 50)))
             if picture:
                 self.console.print(Text("\n".join(picture)))
-            self._summary = None
+        if self._verdict is not None:
+            self.console.print(Text("\n".join(verdict_lines(self._verdict))))

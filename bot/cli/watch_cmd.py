@@ -1,8 +1,11 @@
 """`helmbot watch`: follow a Helm release's hooks and rollout to a verdict, without Slack (CI, terminals).
 
 Exit codes: 0 succeeded, 1 failed (diagnosis printed), 2 timed out, 3 usage, connection or API error (one
-line on stderr, no traceback), 4 internal error (a helmbot bug: one line asking for a report), 130
-interrupted. Only a verdict gives 0, 1 or 2: no exception, expected or not, ever exits 1 ("failed").
+line on stderr, no traceback), 4 internal error (a helmbot bug: one line asking for a report), 5 (only with
+`--strict`) succeeded but some object was not judged (a kind that could not be watched), 130 interrupted.
+Only a verdict gives 0, 1, 2 or 5: no exception, expected or not, ever exits 1 ("failed"). Transient API
+errors (429, 5xx, dropped connections) are retried within `--timeout`, the first reads included; an API
+server that cannot be reached at all (a wrong kubeconfig) is given 10 s.
 With `--output json` an error also ends stdout with `{"type": "error", "message": ..., "exit_code": N}`.
 """
 
@@ -25,6 +28,7 @@ from bot.core.summary import TrackSummary
 from bot.errors import EXIT_USAGE, describe_error, exit_code_for
 
 EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_INTERRUPTED = 0, 1, 2, 130  # errors: bot.errors.exit_code_for
+EXIT_NOT_JUDGED = 5   # --strict: succeeded, but not every object was judged
 RELEASE_APPEAR_WAIT = 30.0   # seconds a release named with --revision may take to appear at all
 
 
@@ -58,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--heartbeat", default="30s",
                    help="plain text output: after this long without a line, print what is still in progress "
                         "(default: 30s; 0 disables)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 5 instead of 0 when the release succeeded but some object was not judged "
+                        "(no permission to watch its kind, or a kind the API server does not serve)")
+    p.add_argument("--status-rules", default=None, metavar="FILE",
+                   help="extra status rules for custom resources: a YAML file with a status_rules: list, "
+                        "as in the bot's configuration (docs/config.md)")
     p.add_argument("--kubeconfig", default=None,
                    help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
     p.add_argument("--context", default=None, help="kubeconfig context (default: the current context)")
@@ -104,8 +114,10 @@ def _renderer(output: str, out: TextIO, heartbeat: timedelta | None) -> Renderer
     return TextRenderer(out, heartbeat=heartbeat)
 
 
-def exit_code(verdict: TrackEvent | None) -> int:
+def exit_code(verdict: TrackEvent | None, *, strict: bool = False) -> int:
     outcome = verdict.outcome if verdict is not None else None
+    if strict and verdict is not None and outcome is Outcome.SUCCEEDED and verdict.data.get("not_judged"):
+        return EXIT_NOT_JUDGED
     return {Outcome.SUCCEEDED: EXIT_OK, Outcome.FAILED: EXIT_FAILED,
             Outcome.TIMED_OUT: EXIT_TIMED_OUT}.get(outcome, EXIT_INTERRUPTED) if outcome else EXIT_INTERRUPTED
 
@@ -144,6 +156,10 @@ def _watch(args: argparse.Namespace) -> int:
     if args.config_error_grace is not None:
         policy = dataclasses.replace(
             policy, config_error_grace=_duration("--config-error-grace", args.config_error_grace))
+    if args.status_rules is not None:
+        from bot.config import load_status_rules
+
+        policy = dataclasses.replace(policy, status_rules=load_status_rules(args.status_rules))
 
     from bot.kube.client import new_client
     from bot.kube.config import default_namespace
@@ -155,12 +171,19 @@ def _watch(args: argparse.Namespace) -> int:
     if args.namespace is None:
         args.namespace = default_namespace(args.kubeconfig, args.context)
     try:
-        # Also our connectivity/permission probe: unknown release, 401, 403 and unreachable fail here, fast.
-        # With --revision the caller may have started helm a moment ago: give its first Secret a little time
-        # (a revision newer than the stored ones is waited for by the tracker, within --timeout).
+        # Also our connectivity/permission probe: unknown release, 401, 403 and unreachable fail here, fast;
+        # transient errors (429, 5xx) are retried within --timeout. With --revision the caller may have
+        # started helm a moment ago: give its first record a little time (a revision newer than the stored
+        # ones is waited for by the tracker, within --timeout).
         wait = min(RELEASE_APPEAR_WAIT, timeout.total_seconds()) if args.revision is not None else 0.0
-        latest = find_latest_revision(client, args.namespace, args.release, wait=wait)
+        latest = find_latest_revision(
+            client, args.namespace, args.release, wait=wait, patience=timeout.total_seconds(),
+            on_wait=lambda: _note(f"waiting up to {wait:g}s for release {args.release} to appear in "
+                                  f"namespace {args.namespace} (revision {args.revision})"))
         revision = args.revision if args.revision is not None else latest
+        if revision > latest:
+            _note(f"revision {revision} of {args.release} is not stored yet (newest: {latest}); waiting for "
+                  f"helm to write it (up to {args.timeout})")
         renderer = _renderer(args.output, sys.stdout, heartbeat)
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -175,4 +198,12 @@ def _watch(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
     finally:
         client.close()
-    return exit_code(verdict)
+    code = exit_code(verdict, strict=args.strict)
+    if code == EXIT_NOT_JUDGED and verdict is not None:
+        _note("--strict: not every object was judged: " + "; ".join(map(str, verdict.data["not_judged"])))
+    return code
+
+
+def _note(message: str) -> None:
+    """A line about what the command itself is doing, on stderr (stdout carries the events)."""
+    print(f"helmbot watch: {message}", file=sys.stderr, flush=True)

@@ -7,7 +7,7 @@ Pure (stdlib, PyYAML, bot.core.durations, bot.errors): it sits below the app lay
 from bot.config.cron import CronSchedule
 from bot.config.errors import ConfigError, ConfigProblem, UnknownReleaseError
 from bot.config.freezes import freeze_active, next_windows
-from bot.config.loading import load_config, parse_config
+from bot.config.loading import load_config, load_status_rules, parse_config, parse_status_rules
 from bot.config.model import (
     DEFAULT_CLUSTER,
     ClusterSettings,
@@ -29,5 +29,6 @@ __all__ = [
     "DEFAULT_CLUSTER", "ClusterSettings", "Config", "ConfigError", "ConfigProblem", "CronSchedule", "Freeze",
     "HelmSettings", "LeaderElectionSettings", "LogSettings", "NoticeRoute", "NoticeSettings",
     "ReleaseDefaults", "ReleaseSettings", "SlackSettings", "StateSettings", "StatusRule",
-    "UnknownReleaseError", "freeze_active", "load_config", "next_windows", "parse_config",
+    "UnknownReleaseError", "freeze_active", "load_config", "load_status_rules", "next_windows",
+    "parse_config", "parse_status_rules",
 ]

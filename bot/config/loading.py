@@ -14,7 +14,7 @@ import yaml
 
 from bot.config.errors import ConfigError, ConfigProblem
 from bot.config.freezes_section import read_freezes
-from bot.config.model import Config
+from bot.config.model import Config, StatusRule
 from bot.config.reading import Field, Problems, looks_secret, read_mapping, secret_key_hint
 from bot.config.releases_section import read_defaults, read_releases
 from bot.config.sections import (
@@ -28,7 +28,7 @@ from bot.config.sections import (
     read_status_rules,
 )
 
-__all__ = ["TOP_KEYS", "load_config", "parse_config"]
+__all__ = ["TOP_KEYS", "load_config", "load_status_rules", "parse_config", "parse_status_rules"]
 
 TOP_KEYS = ("slack", "helm", "state", "leader_election", "clusters", "defaults", "notices", "releases",
             "freezes", "status_rules", "log")
@@ -37,6 +37,30 @@ MAX_BYTES = 4 * 1024 * 1024   # a config is a few KB; anything this large is the
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and check a config file; ConfigError (every problem, or why the file cannot be read)."""
+    return parse_config(_read_text(path), source=str(path))
+
+
+def load_status_rules(path: str | os.PathLike[str]) -> tuple[StatusRule, ...]:
+    """A file holding only `status_rules:` (as in the config; `helmbot watch --status-rules FILE`)."""
+    return parse_status_rules(_read_text(path), source=str(path))
+
+
+def parse_status_rules(text: str, source: str = "status rules") -> tuple[StatusRule, ...]:
+    problems = Problems(lines=text.splitlines())
+    root = _compose(text, problems)
+    if root is None:
+        raise ConfigError(problems.items, source)
+    _sweep_secrets(root, problems)
+    m = read_mapping(problems, Field(root, ""), ("status_rules",), what="status rules")
+    rules = read_status_rules(problems, (m or {}).get("status_rules"))
+    if m is not None and "status_rules" not in m:
+        problems.add("status_rules", 1, "missing: the file holds a status_rules: list, as in the config")
+    if problems.items:
+        raise ConfigError(problems.items, source)
+    return rules
+
+
+def _read_text(path: str | os.PathLike[str]) -> str:
     source = str(path)
     try:
         data = Path(path).read_bytes()
@@ -47,10 +71,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError([_whole_file(f"it is larger than {MAX_BYTES // 1024 // 1024} MiB; is it the right "
                                        "file?")], source)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([_whole_file(f"it is not UTF-8 text (byte {exc.start})")], source) from None
-    return parse_config(text, source=source)
 
 
 def parse_config(text: str, source: str = "config") -> Config:

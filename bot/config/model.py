@@ -22,6 +22,7 @@ from bot.config.errors import UnknownReleaseError
 from bot.config.names import value_key_matches
 from bot.config.reading import scrub
 from bot.core.durations import format_duration
+from bot.core.model.status_rules import StatusRule  # the tracking core's type: config rules are its data
 
 __all__ = [
     "DEFAULT_CLUSTER", "ClusterSettings", "Config", "Freeze", "HelmSettings", "LeaderElectionSettings",
@@ -243,19 +244,6 @@ class Freeze:
         if fired is None or now >= fired + self.duration:
             return None
         return fired, fired + self.duration
-
-
-@dataclass(frozen=True)
-class StatusRule:
-    """An extra status rule for a kind the built-in table does not know (shape of kubedog's contributed
-    rules): the value at `field` decides the state."""
-
-    kind: str
-    field: str                                  # dotted path, e.g. status.phase
-    group: str | None = None
-    current: tuple[str, ...] = ()
-    in_progress: tuple[str, ...] = ()
-    failed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from datetime import timedelta
 import yaml
 
 from bot.config.errors import ConfigProblem
-from bot.core.durations import format_duration, parse_duration
+from bot.core.durations import DurationTooLong, format_duration, parse_duration
 
 _STR, _INT, _FLOAT, _BOOL, _NULL, _MERGE = (
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "merge"))
@@ -243,11 +243,11 @@ def read_duration(problems: Problems, f: Field | None, *, allow_zero: bool = Fal
         return None
     try:
         value = parse_duration(text)
+    except DurationTooLong:
+        value = MAX_DURATION * 2
     except ValueError as exc:
         problems.at(f, str(exc))
         return None
-    except OverflowError:
-        value = MAX_DURATION * 2
     if value > MAX_DURATION:
         problems.at(f, f"{quote(text)} is longer than a year")
         return None

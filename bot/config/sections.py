@@ -45,6 +45,7 @@ from bot.config.reading import (
     suggest,
 )
 from bot.core.durations import format_duration
+from bot.core.model.status_rules import ANY_KIND
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ NOTICE_MODES = ("all", "failures", "mute")
 COMMANDS = ("deploy", "rollback", "helmbot", "promote")
 _COMMAND = re.compile(r"/[a-z0-9][a-z0-9_.-]{0,30}")
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+(\[[A-Za-z0-9_.-]+\])?")
-_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # Zalando's "postgresql" is a real kind
 
 
 def _or(value: T | None, default: T) -> T:
@@ -239,18 +240,19 @@ def _route(problems: Problems, f: Field) -> NoticeRoute | None:
         mode=_or(read_choice(problems, m.get("mode"), NOTICE_MODES), "all"))
 
 
-STATUS_RULE_KEYS = ("kind", "group", "field", "current", "in_progress", "failed")
+STATUS_RULE_KEYS = ("kind", "group", "field", "current", "in_progress", "failed", "failed_after")
 
 
 def read_status_rules(problems: Problems, f: Field | None) -> tuple[StatusRule, ...]:
+    """Rules in file order; several per kind are tried in that order (one per field)."""
     rules: list[StatusRule] = []
-    seen: dict[tuple[str | None, str], int] = {}
+    seen: dict[tuple[str | None, str, str], int] = {}
     for item in read_list(problems, f, what="status rules") or []:
         m = read_mapping(problems, item, STATUS_RULE_KEYS, what="a status rule")
         if m is None:
             continue
-        kind = checked(problems, m.get("kind"), lambda t: None if _KIND.fullmatch(t) else
-                       f"{quote(t)} is not a kind (e.g. Certificate)")
+        kind = checked(problems, m.get("kind"), lambda t: None if t == ANY_KIND or _KIND.fullmatch(t) else
+                       f"{quote(t)} is not a kind (e.g. Certificate, or * for every custom kind)")
         path = checked(problems, m.get("field"), lambda t: None if all(
             _PATH_SEGMENT.fullmatch(s) for s in t.split(".")) else f"{quote(t)} is not a field path "
                                                                   "(e.g. status.phase)")
@@ -262,11 +264,13 @@ def read_status_rules(problems: Problems, f: Field | None) -> tuple[StatusRule, 
                   for key in ("current", "in_progress", "failed")}
         if not any(states.values()):
             problems.at(item, "a status rule needs values under current, in_progress or failed")
+        failed_after = read_duration(problems, m.get("failed_after"), allow_zero=True)
         if kind and path:
-            if (group, kind) in seen:
-                problems.at(item, f"a second rule for {kind} (first at line {seen[(group, kind)]})")
-            seen.setdefault((group, kind), item.line)
-            rules.append(StatusRule(kind=kind, field=path, group=group, **states))
+            if (group, kind, path) in seen:
+                problems.at(item, f"a second rule for {kind} and {path} (first at line "
+                                  f"{seen[(group, kind, path)]})")
+            seen.setdefault((group, kind, path), item.line)
+            rules.append(StatusRule(kind=kind, field=path, group=group, failed_after=failed_after, **states))
     return tuple(rules)
 
 

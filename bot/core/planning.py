@@ -1,6 +1,6 @@
 """What a Helm operation will do, in Helm's order, and which parts a tracker has to wait on.
 
-Helm runs the operation's pre-hooks one at a time (weight, then kind in install order, then name), applies
+Helm runs the operation's pre-hooks one at a time (weight, then name, then kind in install order), applies
 the chart's resources, optionally waits for them, then runs the post-hooks. Only Job and Pod hooks are
 waited on; every other hook kind is done once created. ``hook-succeeded`` deletions happen after all
 hooks of that event succeeded, so a tracker must capture a hook Job's outcome before it vanishes.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.core.model.kinds import group_of, is_builtin_group
 from bot.core.model.states import PhaseKind
 from bot.core.releases import Hook, Release, ReleaseStatus
 
@@ -61,16 +62,6 @@ _WAITED_KINDS = frozenset({
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "Pod",
     "PersistentVolumeClaim", "CustomResourceDefinition",
 })
-# API groups served by Kubernetes itself; anything else is a custom resource that may report conditions.
-_BUILTIN_GROUPS = frozenset({
-    "", "apps", "batch", "policy", "autoscaling", "rbac.authorization.k8s.io", "networking.k8s.io",
-    "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "events.k8s.io",
-    "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io", "authentication.k8s.io",
-    "authorization.k8s.io", "internal.apiserver.k8s.io", "storagemigration.k8s.io", "metrics.k8s.io",
-})
-
-
 def hook_events(operation: Operation) -> tuple[str, str]:
     """(pre event, post event) Helm fires for the operation."""
     return _EVENTS[Operation(operation)]
@@ -118,6 +109,7 @@ class Step:
     hook: Hook | None = None
     delete_policies: tuple[str, ...] = ()
     source: str = ""               # chart path ("# Source:" / hook path)
+    annotations: tuple[tuple[str, str], ...] = ()   # the manifest's (werf.io/* tracking annotations, ...)
 
     @property
     def subject(self) -> str:
@@ -170,27 +162,39 @@ def kind_rank(kind: str) -> tuple[int, str]:
 
 
 def sort_hooks(hooks: Iterable[Hook]) -> list[Hook]:
-    """Helm's hook order: weight ascending, then kind in install order, then name."""
-    return sorted(hooks, key=lambda h: (h.weight, kind_rank(h.kind), h.name))
+    """The order Helm runs one event's hooks: weight, then name; the kind (install order) only breaks ties
+    between hooks of the same name (pkg/action/hooks.go `hookByWeight`, a stable sort over the list
+    pkg/release/v1/util/kind_sorter.go sorted by kind)."""
+    return sorted(hooks, key=lambda h: (h.weight, h.name, kind_rank(h.kind)))
 
 
 def resource_needs_wait(obj: Mapping[str, Any]) -> bool:
     """Does a chart resource have a rollout/readiness worth waiting on (vs done once applied)?"""
     kind = str(obj.get("kind") or "")
+    if not is_builtin_group(group_of(str(obj.get("apiVersion") or ""))):
+        # Custom resources: their controllers may report conditions (kstatus treats none as Current).
+        # A custom kind named like a built-in one (Knative's Service) is one too.
+        return not kind.endswith("List")
     if kind in _WAITED_KINDS:
         return True
     if kind == "Service":
         spec = obj.get("spec") or {}
         return isinstance(spec, Mapping) and spec.get("type") == "LoadBalancer"
-    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
-    # Custom resources: their controllers may report conditions (kstatus treats none as Current).
-    return group not in _BUILTIN_GROUPS and not kind.endswith("List")
+    return False
+
+
+def _annotations(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = (manifest.get("metadata") or {}).get("annotations") if isinstance(manifest, Mapping) else None
+    if not isinstance(found, Mapping):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in found.items()))
 
 
 def _hook_step(hook: Hook) -> Step:
     return Step(kind=hook.kind, name=hook.name, namespace=hook.namespace, api_version=hook.api_version,
                 weight=hook.weight, wait=hook.kind in _WAITED_HOOK_KINDS, hook=hook,
-                delete_policies=hook.delete_policies, source=hook.path)
+                delete_policies=hook.delete_policies, source=hook.path,
+                annotations=_annotations(hook.manifest))
 
 
 def _resource_steps(release: Release) -> tuple[Step, ...]:
@@ -203,7 +207,7 @@ def _resource_steps(release: Release) -> tuple[Step, ...]:
         steps.append(Step(kind=str(obj.get("kind") or ""), name=str(md.get("name") or ""),
                           namespace=str(md.get("namespace") or ""),
                           api_version=str(obj.get("apiVersion") or ""),
-                          wait=resource_needs_wait(obj), source=src))
+                          wait=resource_needs_wait(obj), source=src, annotations=_annotations(obj)))
     return tuple(steps)
 
 

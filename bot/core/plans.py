@@ -19,7 +19,8 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from bot.core.hazards import Hazard, find_hazards
-from bot.core.planning import Operation, hook_events, kind_rank
+from bot.core.planning import Operation, hook_events, kind_rank, sort_hooks
+from bot.core.planning import sort_hooks as helm_hook_order  # the one hook order (older name, kept)
 from bot.core.releases import Hook, Release, ReleaseStatus
 from bot.core.rendered import KEEP_ANNOTATION, ObjectKey, RenderedChart, annotations_of, object_key
 from bot.errors import HelmbotError
@@ -163,15 +164,10 @@ class HookStep:
         return f"{self.position}. {self.subject} (weight {self.weight}, delete: {policies}){note}"
 
 
-def helm_hook_order(hooks: Iterable[Hook]) -> list[Hook]:
-    """The order Helm runs one event's hooks: weight, then name, then kind (install order)."""
-    return sorted(hooks, key=lambda h: (h.weight, h.name, kind_rank(h.kind)))
-
-
 def _hook_steps(hooks: Sequence[Hook], operation: Operation) -> tuple[HookStep, ...]:
     steps: list[HookStep] = []
     for event in hook_events(operation):
-        ordered = helm_hook_order(h for h in hooks if event in h.events)
+        ordered = sort_hooks(h for h in hooks if event in h.events)
         steps += [HookStep(event, i, h) for i, h in enumerate(ordered, 1)]
     return tuple(steps)
 

@@ -2,14 +2,18 @@
 
 `helmbot watch` loops over `step()` on its own thread (bot.kube.runner); the bot's scheduler calls it on
 ticks and whenever the informers changed (`on_change`), with many drivers sharing the informers of a
-namespace. A step observes only complete pictures (the first one must be complete: the tracker learns from
-it which kinds are watched at all), fetches the logs the tracker asks for, announces kinds that cannot be
-watched once, and says so when the picture has been stale for a while. API trouble that cannot be ridden
-out (401; an essential kind forbidden; an undecodable release record) raises KubeError.
+namespace. A step observes once every kind has been listed (the view names the kinds watched, stale ones
+included, so the tracker knows what is watched even when a kind is left out for now), fetches the logs the
+tracker asks for, announces kinds that cannot be watched once, and says so when the picture has been stale
+for a while. While no picture can be built at all
+(the API keeps failing), the tracker's own timeout still runs (`ReleaseTracker.observe_nothing`). API
+trouble that cannot be ridden out (401; an essential kind forbidden; an undecodable release record)
+raises KubeError.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +25,9 @@ from bot.kube.cluster_view import NamespaceInformers, assemble_view
 from bot.kube.informer import InformerRegistry
 from bot.kube.logs import LogFetcher
 from bot.kube.releases import ReleaseReader
+from bot.text import clip, join_lines
+
+log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,10 @@ class KubeTrackerDriver:
         self.on_change = on_change
         if on_change is not None:
             self.informers.add_listener(on_change)
-        self.seen_complete = False
         self.stale_since: float | None = None
         self.stale_reported = False
-        self.versions: object = None  # what the last observed view was made of (for `changed_since`)
+        self.versions: object = None  # what the last observed view was made of
+        self.observed = False  # the last step showed the tracker something (a view, or its timeout)
 
     @property
     def namespace(self) -> str:
@@ -74,30 +81,42 @@ class KubeTrackerDriver:
     def next_log_retry(self, default: float) -> float:
         return self.logs.next_retry_in(default)
 
-    def step(self, now: datetime) -> list[TrackEvent]:
+    def step(self, now: datetime, *, only_if_changed: bool = False) -> list[TrackEvent]:
         """Observe the current picture if it can be trusted; return the new events (adapter warnings
-        first)."""
+        first). `only_if_changed`: skip observing a picture made of exactly what the last one was."""
         out: list[TrackEvent] = []
+        self.observed = False
         self.informers.check(fatal_grace=self.settings.fatal_grace, sync_timeout=self.settings.sync_timeout)
         # Bring the tails the tracker follows up to date with the pod statuses about to be shown: when a
         # container just terminated, its last lines belong in the same view as its exit code.
         self.fetch_logs()
         state = assemble_view(self.informers, self.reader, self.logs.logs(), self.logs.errors())
         out += self._unwatchable(now)
-        if state is None or not (self.seen_complete or state.complete):
-            return out
-        self.seen_complete = True
+        if state is None:
+            timed_out = self.tracker.observe_nothing(now, self.informers.unavailable())
+            self.observed = bool(timed_out)
+            return out + timed_out
         if state.complete:
+            if self.stale_reported:
+                log.info("watch of %s recovered", self.namespace)
             self.stale_since, self.stale_reported = None, False
         else:
             out += self._stale(state.stale, now)
-        self.versions = (
+        versions = (
             state.versions,
             tuple(sorted((k, len(v)) for k, v in state.view.logs.items())),
             tuple(sorted(state.view.log_errors.items())),
         )
+        if only_if_changed and versions == self.versions:
+            return out
+        self.versions = versions
         out += self.tracker.observe(state.view, now)
-        if not self.tracker.done and self.fetch_logs() and self.on_change is not None:
+        self.observed = True
+        if self.tracker.done:
+            verdict = self.tracker.verdict
+            log.info("%s revision %s in %s: %s", self.reader.name, self.reader.revision, self.namespace,
+                     verdict.outcome if verdict else "done")
+        elif self.fetch_logs() and self.on_change is not None:
             self.on_change()  # new lines: let the tracker see them right away
         return out
 
@@ -154,13 +173,17 @@ class KubeTrackerDriver:
         if self.stale_reported or mono - self.stale_since < self.settings.stale_warning_after:
             return []
         self.stale_reported = True
-        what = "; ".join(stale)
-        what = what if len(what) <= 300 else what[:299] + "…"
+        log.warning("watch of %s interrupted: %s", self.namespace, "; ".join(stale))
         return [
             self._warning(
                 now,
-                f"Kubernetes API watch interrupted ({what}); judging nothing from those "
-                "kinds until it recovers",
+                f"Kubernetes API watch interrupted ({shorten('; '.join(stale), 300)}); judging nothing from "
+                "those kinds until it recovers",
                 {"stale": list(stale)},
             )
         ]
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a separator (never mid-word), with "…" when cut."""
+    return clip(join_lines(text), limit, breaks=("; ", ", ", " "), keep=limit // 3)

@@ -32,27 +32,10 @@ from bot.kube.errors import (
     Unauthorized,
     error_from_status,
 )
+from bot.kube.retry import Backoff
 
 FATAL_ERRORS = (Unauthorized, Forbidden, NotFound)
 log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
-
-
-class Backoff:
-    """Exponential back-off with jitter; `reset()` after a success."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0, factor: float = 2.0,
-                 rng: random.Random | None = None) -> None:
-        self.initial, self.maximum, self.factor = initial, maximum, factor
-        self._attempt = 0
-        self._rng = rng or random.Random()
-
-    def next(self) -> float:
-        base = min(self.maximum, self.initial * self.factor ** self._attempt)
-        self._attempt += 1
-        return self._rng.uniform(base / 2, base)  # "equal jitter": never zero, never synchronised
-
-    def reset(self) -> None:
-        self._attempt = 0
 
 
 @dataclass(frozen=True)

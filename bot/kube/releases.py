@@ -1,4 +1,5 @@
-"""Helm release storage as seen through the API: Secrets labelled owner=helm,name=RELEASE.
+"""Helm release storage as seen through the API: Secrets (Helm's default driver) and ConfigMaps
+(`HELM_DRIVER=configmap`) labelled owner=helm,name=RELEASE.
 
 Decoding (base64, gzip, JSON) lives in bot.core.releases; here we only fetch, pick and cache, so a tracker
 polled every second does not re-decode an unchanged Secret.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.core.releases import (
@@ -20,11 +21,13 @@ from bot.core.releases import (
     secret_revision,
 )
 from bot.kube.client import KubeClient
-from bot.kube.errors import KubeError
+from bot.kube.errors import Forbidden, KubeError, NotFound
+from bot.kube.retry import retrying
 
 log = logging.getLogger("helmbot.kube")  # state changes and swallowed errors; never object contents
 
 HELM_OWNER_SELECTOR = "owner=helm"
+UNREACHABLE_FOR = 10.0  # seconds an API server that cannot be reached at all is retried on the first read
 
 
 def release_selector(name: str) -> str:
@@ -50,16 +53,38 @@ def release_secrets(secrets: Iterable[Mapping[str, Any]], name: str) -> list[Map
     return out
 
 
+def list_release_records(client: KubeClient, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The release's records in both of Helm's storage drivers: Secrets, then ConfigMaps (optional: not
+    being allowed to read ConfigMaps leaves the Secrets)."""
+    selector = release_selector(name)
+    records = list(client.list("Secret", namespace, label_selector=selector).get("items") or [])
+    try:
+        records += client.list("ConfigMap", namespace, label_selector=selector).get("items") or []
+    except (Forbidden, NotFound) as exc:
+        log.debug("ConfigMap release storage in %s not readable: %s", namespace, exc)
+    return records
+
+
 def find_latest_revision(client: KubeClient, namespace: str, name: str, *, wait: float = 0.0,
-                         interval: float = 0.5, stop: threading.Event | None = None) -> int:
-    """The newest stored revision (one labelled list per try). Waits up to `wait` seconds for a first one
-    (helm may be starting right now); raises ReleaseNotFound when helm never stored this release here."""
+                         interval: float = 0.5, stop: threading.Event | None = None,
+                         patience: float = 30.0, on_wait: Callable[[], None] | None = None) -> int:
+    """The newest stored revision (one labelled list per driver per try). Waits up to `wait` seconds for a
+    first one (helm may be starting right now; `on_wait` is called once when it has to) and retries
+    transient API errors for up to `patience` seconds (an API server that cannot be reached at all: for
+    UNREACHABLE_FOR); raises ReleaseNotFound when helm never stored this release here."""
     deadline = time.monotonic() + wait
+    patient_until = time.monotonic() + max(wait, patience)
+    told = False
     while True:
-        data = client.list("Secret", namespace, label_selector=release_selector(name))
-        revision = latest_revision(data.get("items") or [], name)
+        records = retrying(lambda: list_release_records(client, namespace, name), deadline=patient_until,
+                           what=f"reading release {name} in {namespace}", stop=stop,
+                           unreachable_for=UNREACHABLE_FOR)
+        revision = latest_revision(records, name)
         if revision is not None:
             return revision
+        if on_wait is not None and not told and wait > 0:
+            told = True
+            on_wait()
         if not _pause(deadline, interval, stop):
             raise ReleaseNotFound(f'release "{name}" not found in namespace "{namespace}"')
 
@@ -110,12 +135,14 @@ class ReleaseReader:
 
 def wait_for_revision(client: KubeClient, namespace: str, name: str, revision: int, *, timeout: float,
                       interval: float = 1.0, stop: threading.Event | None = None) -> Release:
-    """Poll (one labelled list per try) until `revision` is stored, e.g. when `helm upgrade` just began."""
+    """Poll (one labelled list per driver per try) until `revision` is stored, e.g. when `helm upgrade`
+    just began; transient API errors are retried within `timeout`."""
     deadline = time.monotonic() + timeout
     reader = ReleaseReader(name, revision)
     while True:
-        items = client.list("Secret", namespace, label_selector=release_selector(name)).get("items") or []
-        release = reader.read(items)
+        records = retrying(lambda: list_release_records(client, namespace, name), deadline=deadline,
+                           what=f"reading release {name} in {namespace}", stop=stop)
+        release = reader.read(records)
         if release is not None:
             return release
         if not _pause(deadline, interval, stop):

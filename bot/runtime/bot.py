@@ -216,7 +216,9 @@ class BotRuntime:
         settings = self.queries.settings_for(record)
         defaults = self.config.defaults
         source = settings if settings is not None else defaults
-        policy = self.policy or Policy(config_error_grace=source.config_error_grace)
+        policy = self.policy or Policy(
+            config_error_grace=source.config_error_grace, status_rules=self.config.status_rules
+        )
         return TrackSettings(
             poll_interval=source.poll_interval,
             track_timeout=source.track_timeout,

@@ -3,7 +3,8 @@
 A rule as a CLI spec: ``KIND[:VALUE][;key=value]...``. KINDs: ``error:CODE`` (500, 429, 403, 401, ...;
 ``retry_after=S`` for 429), ``drop-watch``, ``gone``, ``latency:SECONDS``. Keys: ``verbs=get,list``,
 ``resources=pods,apps/deployments``, ``namespace=ns``, ``times=N`` (then the rule is spent), ``after=N``
-(watch rules: after N events). Examples: ``error:500;verbs=create;resources=secrets;times=1``,
+(watch rules: after N events), ``every=N`` (error and latency rules: only every Nth matching request, so
+a share of requests fails, deterministically). Examples: ``error:500;verbs=create;resources=secrets;times=1``,
 ``error:429;retry_after=2``, ``drop-watch;after=3;resources=jobs``, ``gone;after=5``,
 ``latency:0.2;verbs=list``. As JSON (``POST /_sim/faults``): ``{"kind": "error", "code": 500}``.
 Restarts are a `Cluster` operation (``Cluster.restart(keep_state=...)`` or ``POST /_sim/restart``).
@@ -44,10 +45,14 @@ class FaultRule:
     retry_after: int = 1
     after: int = 0
     seconds: float = 0.0
+    every: int = 1  # error/latency rules fire on every Nth matching request only
+    seen: int = 0  # matching requests so far (for `every`)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.every < 1:
+            raise ValueError(f"every must be at least 1, got {self.every}")
 
     def matches(self, verb: str, key: str, namespace: str | None) -> bool:
         plural = key.partition("/")[2]
@@ -76,12 +81,13 @@ class FaultRule:
                 setattr(rule, name, [v for v in val.split(",") if v])
             elif name == "namespace":
                 rule.namespace = val
-            elif name in ("times", "retry_after", "after", "code"):
+            elif name in ("times", "retry_after", "after", "code", "every"):
                 setattr(rule, name, int(val))
             elif name == "seconds":
                 rule.seconds = float(val)
             else:
                 raise ValueError(f"unknown fault option {name!r} in {spec!r}")
+        rule.__post_init__()
         return rule
 
     @classmethod
@@ -155,10 +161,17 @@ class Faults:
         delay, error = 0.0, None
         with self._lock:
             for rule in list(self._rules):
-                if rule.kind == "latency" and rule.matches(verb, key, namespace):
+                if rule.kind not in ("latency", "error") or not rule.matches(verb, key, namespace):
+                    continue
+                if rule.kind == "error" and error is not None:
+                    continue
+                rule.seen += 1
+                if rule.seen % rule.every:
+                    continue
+                if rule.kind == "latency":
                     delay += rule.seconds
                     self._take(rule)
-                elif rule.kind == "error" and error is None and rule.matches(verb, key, namespace):
+                else:
                     self._take(rule)
                     reason = _REASONS.get(rule.code, "InternalError")
                     if rule.code == 403:

@@ -41,3 +41,37 @@ def test_narrow_terminal_keeps_the_essentials() -> None:
 
 def test_wide_terminal_shows_the_whole_log_line_start() -> None:
     assert "Applying 0003_inventory..." in screen(160)
+
+
+def _summary(state: str, ready: int) -> TrackSummary:
+    return TrackSummary(
+        release="shop", namespace="shop", revision=2, operation="upgrade", chart="shop-1.0.0",
+        app_version=None, release_status="deployed", release_description=None, started_at=T0, updated_at=T0,
+        phases=(PhaseSummary("resources", "resources", "succeeded" if state == "current" else "running"),),
+        workloads=(WorkloadSummary("Deployment", "shop-web", state, f"{ready}/3 new pods ready", ready, 3),),
+        jobs=(), gated=(),
+    )
+
+
+def test_the_verdict_comes_last_after_a_final_frame_that_is_not_stale() -> None:
+    import io
+    import re
+
+    from bot.cli.render_live import LiveRenderer
+    from bot.core.events import EventType, TrackEvent
+
+    out = io.StringIO()
+    renderer = LiveRenderer(out)
+    renderer.summary(_summary("in_progress", 2))
+    reason = "upgrade of shop revision 2 succeeded in 40s"
+    verdict = TrackEvent(EventType.VERDICT, T0 + timedelta(seconds=40), "shop", "shop", 2, reason,
+                         data={"outcome": "succeeded", "reason": reason, "failures": [],
+                               "duration_seconds": 40.0})
+    renderer.event(verdict)
+    renderer.summary(_summary("current", 3))   # the runner hands the summary over after the events
+    renderer.summary(_summary("in_progress", 2))  # anything later is ignored
+    renderer.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    tail = text[text.rindex("resources"):]     # the last frame printed to the scrollback onwards
+    assert "✔ current" in tail and "in progress" not in tail
+    assert " ".join(tail.split()).endswith(f"SUCCEEDED: shop revision 2 in shop: {reason}")  # (wrapped)

@@ -871,6 +871,7 @@ def job(
     failed: int = 0,
     conditions: Sequence[Mapping[str, Any]] = (),
     suspend: bool = False,
+    suspended_confirmed: bool = True,
     started: datetime | None = T0,
     restart_policy: str = "Never",
     active_deadline_seconds: int | None = None,
@@ -879,7 +880,8 @@ def job(
     annotations: Mapping[str, str] | None = None,
 ) -> Obj:
     """A Job; by default running its first pod. Finished Jobs: pass `conditions=job_complete_conditions()`
-    (and active=0, succeeded=1) or `job_failed_conditions("DeadlineExceeded")`."""
+    (and active=0, succeeded=1) or `job_failed_conditions("DeadlineExceeded")`. `suspend=True` adds the
+    controller's Suspended=True condition unless `suspended_confirmed=False` (asked, not yet done)."""
     uid = uid_for("Job", name, namespace)
     pod_labels = {
         "batch.kubernetes.io/controller-uid": uid,
@@ -913,6 +915,8 @@ def job(
         status["failed"] = failed
     if started is not None and not suspend:
         status["startTime"] = ts(started)
+    if suspend and suspended_confirmed and not conditions:
+        conditions = [cond("Suspended", "True", "JobSuspended", "Job suspended", probe=True)]
     if conditions:
         status["conditions"] = [dict(c) for c in conditions]
         if any(c["type"] == "Complete" for c in conditions):

@@ -53,6 +53,22 @@ def test_parse_errors(text: object, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["99999999999999999999h", "99999999999d", "999999999999999999999999999999", 10**30, float("inf")],
+    ids=["huge-hours", "huge-days", "huge-bare-seconds", "huge-int", "infinity"],
+)
+def test_parse_too_long_is_a_value_error(text: object) -> None:
+    """Python's timedelta raises OverflowError here; callers catch ValueError (usage errors, config)."""
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration(text)  # type: ignore[arg-type]
+
+
+def test_parse_nan_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(float("nan"))
+
+
+@pytest.mark.parametrize(
     ("value", "text"),
     [
         (timedelta(seconds=72), "1m12s"),

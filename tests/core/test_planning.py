@@ -60,7 +60,8 @@ def test_kind_rank_follows_helm_install_order() -> None:
     assert INSTALL_ORDER[0] == "PriorityClass" and INSTALL_ORDER[-1] == "ValidatingWebhookConfiguration"
 
 
-def test_hooks_sorted_by_numeric_weight_then_kind_then_name() -> None:
+def test_hooks_sorted_by_numeric_weight_then_name_then_kind() -> None:
+    """Helm pkg/action/hooks.go hookByWeight: weight, then name (stable over kind_sorter.go's kind order)."""
     rel = _release(hooks=[
         hook("z-late", weight="10"),
         hook("b-job", weight="-5"),
@@ -74,7 +75,12 @@ def test_hooks_sorted_by_numeric_weight_then_kind_then_name() -> None:
     ])
     ordered = [h.name for h in sort_hooks(rel.hooks)]
     # "10" sorts after "2" numerically (string order would put it first)
-    assert ordered == ["neg", "sa", "a-job", "b-job", "zz-custom", "cm", "mid", "z-late"]
+    assert ordered == ["neg", "a-job", "b-job", "sa", "zz-custom", "cm", "mid", "z-late"]
+
+
+def test_hooks_of_the_same_name_keep_install_order() -> None:
+    rel = _release(hooks=[hook("same", weight="0"), hook("same", kind="ConfigMap", weight="0")])
+    assert [h.kind for h in sort_hooks(rel.hooks)] == ["ConfigMap", "Job"]
 
 
 def test_upgrade_plan_phases_and_waits() -> None:
@@ -97,13 +103,13 @@ def test_upgrade_plan_phases_and_waits() -> None:
     assert [p.name for p in plan.phases] == ["pre-upgrade hooks", "resources", "post-upgrade hooks"]
     pre = plan.phase(PhaseKind.PRE_HOOKS)
     assert pre is not None and pre.event == "pre-upgrade"
-    # same weight: ConfigMap before Job (install order)
+    # same weight: by name (Helm's hookByWeight), not by kind
     assert [(s.subject, s.wait) for s in pre.steps] == [
-        ("ConfigMap/shop-notify", False), ("Job/shop-migrate", True)]
-    migrate = pre.steps[1]
+        ("Job/shop-migrate", True), ("ConfigMap/shop-notify", False)]
+    migrate = pre.steps[0]
     assert migrate.deleted_on_success and not migrate.deleted_on_failure and migrate.weight == -5
     assert migrate.hook is not None and migrate.hook.name == "shop-migrate"
-    assert pre.steps[0].delete_policies == ("before-hook-creation",)
+    assert pre.steps[1].delete_policies == ("before-hook-creation",)
     res = plan.phase(PhaseKind.RESOURCES)
     assert res is not None
     assert [(s.subject, s.wait) for s in res.steps] == [
@@ -143,7 +149,7 @@ def test_pod_hook_waited_other_kinds_not() -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
     rel = _release(hooks=[hook("p", kind="Pod", manifest=pod), hook("s", kind="Secret", manifest=secret)])
     steps = plan_operation(rel, Operation.UPGRADE).phases[0].steps
-    assert [(s.subject, s.wait) for s in steps] == [("Secret/s", False), ("Pod/p", True)]
+    assert [(s.subject, s.wait) for s in steps] == [("Pod/p", True), ("Secret/s", False)]
 
 
 def test_crd_hook_is_never_deleted() -> None:

@@ -65,14 +65,14 @@ def check(obj: dict[str, Any], related: tuple | list = ()) -> Assessment:
         pytest.param(
             crd(established=("False", "Installing")),
             State.IN_PROGRESS,
-            "waiting for the CRD to be established",
+            "not established yet (Installing)",
             id="crd-installing",
         ),
         pytest.param(
             crd(established=("False", "NotAccepted")),
-            State.FAILED,
-            "Established=False: NotAccepted",
-            id="crd-not-established",
+            State.IN_PROGRESS,
+            "not established yet (NotAccepted)",
+            id="crd-not-established-names-being-checked",
         ),
         pytest.param(crd(established=None), State.IN_PROGRESS, "established", id="crd-no-conditions-yet"),
         pytest.param(pdb(), State.CURRENT, "exists", id="pdb"),

@@ -152,7 +152,8 @@ def test_a_multi_line_progress_reason_keeps_its_original_in_data() -> None:
         conditions=[k.cond("Ready", "False", "Failed", "order failed:\n  429 rate limited")],
     )
     t = tracker()
-    ev = t.observe(view(rel, live, kinds=("Certificate",)), k.at(1))
+    ev = t.observe(view(rel, live, kinds=("Certificate.cert-manager.io",)), k.at(1))
     [progress] = of_type(ev, EventType.RESOURCE_PROGRESS)
-    assert progress.message == "shop-tls: Ready=False: order failed: 429 rate limited"
-    assert progress.data["original_message"] == "shop-tls: Ready=False: order failed:\n  429 rate limited"
+    assert progress.message == "shop-tls: Ready=False (Failed): order failed: 429 rate limited"
+    original = "shop-tls: Ready=False (Failed): order failed:\n  429 rate limited"
+    assert progress.data["original_message"] == original

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.events import EventType, TrackEvent
+from bot.core.model.kinds import object_kind_key
 from bot.core.releases import Release, decode_release_secret
 from bot.core.status import Policy
 from bot.core.tracking import ClusterView, ReleaseTracker
@@ -74,7 +75,7 @@ def view(
 ) -> ClusterView:
     by_kind: dict[str, list[Mapping[str, Any]]] = {kind: [] for kind in kinds}
     for obj in objects:
-        by_kind.setdefault(obj["kind"], []).append(obj)
+        by_kind.setdefault(object_kind_key(obj), []).append(obj)
     return ClusterView(release=rel, objects=by_kind, logs=dict(logs or {}))
 
 

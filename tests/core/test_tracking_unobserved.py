@@ -16,6 +16,7 @@ CERT_MANIFEST = {
     "metadata": {"name": "shop-tls"},
     "spec": {"secretName": "shop-tls", "dnsNames": ["shop.example.com"], "issuerRef": {"name": "le"}},
 }
+CERT = "Certificate.cert-manager.io"  # a custom kind is keyed by kind and group in a view
 
 
 def _rel(status: str = "pending-install") -> Release:
@@ -61,19 +62,19 @@ def test_success_names_a_waited_kind_that_was_never_watched() -> None:
 
 def test_a_clean_success_says_nothing_was_left_unjudged() -> None:
     t = tracker()
-    ev = t.observe(view(_rel("deployed"), *_web(), _cert(True), kinds=(*KINDS, "Certificate")), k.at(5))
+    ev = t.observe(view(_rel("deployed"), *_web(), _cert(True), kinds=(*KINDS, CERT)), k.at(5))
     assert ev[-1].outcome is Outcome.SUCCEEDED and ev[-1].data["not_judged"] == []
     assert "not judged" not in ev[-1].message
 
 
 def test_a_watched_kind_must_be_current() -> None:
     t = tracker(timeout=timedelta(minutes=1))
-    kinds = (*KINDS, "Certificate")
+    kinds = (*KINDS, CERT)
     ev = t.observe(view(_rel("deployed"), *_web(), _cert(False), kinds=kinds), k.at(5))
     assert not t.done
     ev = t.observe(view(_rel("deployed"), *_web(), _cert(False), kinds=kinds), k.at(61))
     assert ev[-1].outcome is Outcome.TIMED_OUT
-    assert "Certificate/shop-tls (Ready=False: Issuing certificate" in ev[-1].data["reason"]
+    assert "Certificate/shop-tls (Ready=False (Issuing): Issuing certificate" in ev[-1].data["reason"]
 
 
 def test_a_kind_watched_later_is_judged_from_then_on() -> None:
@@ -81,7 +82,7 @@ def test_a_kind_watched_later_is_judged_from_then_on() -> None:
     t = tracker()
     t.observe(view(_rel()), k.at(0))
     assert {w.name: w.state for w in t.summary().workloads}["shop-tls"] == "unobserved"
-    kinds = (*KINDS, "Certificate")
+    kinds = (*KINDS, CERT)
     ev = t.observe(view(_rel("deployed"), *_web(), _cert(False), kinds=kinds), k.at(10))
     assert not t.done and ev
     assert {w.name: w.state for w in t.summary().workloads}["shop-tls"] == "in_progress"

@@ -75,6 +75,15 @@ def test_error_on_a_verb_only_n_times(sim, namespace) -> None:
     api.close()
 
 
+def test_every_nth_request_fails(sim, namespace) -> None:
+    """`every=N`: a share of the requests fails, deterministically (a troubled control plane)."""
+    sim.faults.add(f"error:503;verbs=list;resources=configmaps;namespace={namespace};every=3")
+    codes = [_request(f"{sim.url}/api/v1/namespaces/{namespace}/configmaps")[0] for _ in range(6)]
+    assert codes == [200, 200, 503, 200, 200, 503]
+    with pytest.raises(ValueError, match="every must be at least 1"):
+        FaultRule.parse("error:500;every=0")
+
+
 def test_429_with_retry_after_and_admin_endpoint(sim, namespace) -> None:
     code, _, body = _request(
         f"{sim.url}/_sim/faults",

@@ -106,7 +106,12 @@ def test_a_failing_migration_replies_with_its_log_and_broadcasts_the_verdict() -
 
 def test_without_history_the_failed_jobs_pod_is_told_as_well() -> None:
     rec = sc.failing_migration_hook()
-    pod_failure = next(e for e in rec.of_type(EventType.FAILURE) if e.data["kind"] == "Pod")
+    # The tracker reports a failed Job's container once (the Job's FAILURE carries its pod); a pod failure
+    # of its own, as a producer without that merge would send it:
+    job_failure = next(e for e in rec.of_type(EventType.FAILURE) if e.data["kind"] == "Job")
+    data = {**job_failure.data, "kind": "Pod", "name": job_failure.data["pod"], "reason": "Error",
+            "message": "", "subject": "Job/shop-migrate"}
+    pod_failure = replace(job_failure, subject="Job/shop-migrate", data=data)
     message = render_thread_reply(rec.card, pod_failure, now=pod_failure.at)
     assert message is not None and "*Pod/shop-migrate-m1* failed: *Error*" in texts(message)
 

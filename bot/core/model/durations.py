@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_age", "format_duration", "parse_duration"]
+__all__ = ["DurationTooLong", "format_age", "format_duration", "parse_duration"]
+
+
+class DurationTooLong(ValueError):
+    """A number too large for any duration ("99999999999999999999h"): Python would raise OverflowError."""
 
 _UNITS = {
     "ns": timedelta(microseconds=0.001),
@@ -26,10 +30,24 @@ _HINT = "expected e.g. 90s, 5m, 1h30m, 1.5h or a number of seconds"
 
 
 def parse_duration(text: str | int | float) -> timedelta:
-    """Parse a non-negative duration; ValueError names the text and what was wrong."""
+    """Parse a non-negative duration; ValueError names the text and what was wrong (also for a number too
+    large for a duration, which Python would raise as OverflowError)."""
+    try:
+        return _parse(text)
+    except OverflowError:
+        shown = text.strip()[:40] if isinstance(text, str) else text
+        raise DurationTooLong(f"invalid duration {shown!r}: too long (at most {_MAX_DAYS} days)") from None
+
+
+_MAX_DAYS = timedelta.max.days
+
+
+def _parse(text: str | int | float) -> timedelta:
     if isinstance(text, bool):
         raise ValueError(f"invalid duration {text!r}: {_HINT}")
     if isinstance(text, int | float):
+        if text != text:  # NaN
+            raise ValueError(f"invalid duration {text!r}: {_HINT}")
         if text < 0:
             raise ValueError(f"invalid duration {text!r}: must not be negative")
         return timedelta(seconds=text)

@@ -29,9 +29,12 @@ class StepState(StrEnum):
     # A kind the adapter never listed (e.g. RBAC forbids it): counts as done so a release can still succeed,
     # but the verdict names every such step ("not judged: Certificate/x (not watched)").
     UNOBSERVED = "unobserved"
+    # Failed, but its chart says to carry on (werf.io/fail-mode: IgnoreAndContinueDeployProcess): done,
+    # with a warning.
+    IGNORED = "ignored"
 
 
-DONE_STATES = frozenset({StepState.CURRENT, StepState.SUCCEEDED, StepState.UNOBSERVED})
+DONE_STATES = frozenset({StepState.CURRENT, StepState.SUCCEEDED, StepState.UNOBSERVED, StepState.IGNORED})
 
 
 class PhaseState(StrEnum):

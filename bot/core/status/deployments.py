@@ -41,6 +41,7 @@ from bot.core.status.rollout import (
     pods_of,
     progress_text,
     replica_failure_finding,
+    tolerate_crashes,
 )
 from bot.text import plural
 
@@ -124,6 +125,7 @@ def assess_deployment(
         if replica_failure is not None:
             failures.append(replica_failure)
             break
+    failures = tolerate_crashes(dep, failures, desired, notes)
 
     updated = as_int(status.get("updatedReplicas"))
     ready = as_int(status.get("readyReplicas"))
@@ -137,14 +139,17 @@ def assess_deployment(
         new_ready = min(updated, ready)
     new_ready = min(new_ready, desired)
     counters = Counters(new_ready, desired, waiting)
-    if failures:
-        return failed_result(failures, counters)
     if spec.get("paused") is True:
+        # Never rolled out while paused: Helm skips it (v4 drops it from the wait set; v3 counts it
+        # ready), so it must not hold a release until a timeout. Done, with a warning that says so.
+        problems = f"; {failed_result(failures, counters).reason}" if failures else ""
         return counters.result(
             State.CURRENT,
             f"paused ({new_ready}/{desired} new pods ready)",
-            warnings=("paused: the rollout does not progress until the Deployment is resumed",),
+            warnings=(f"paused: not rolled out until the Deployment is resumed{problems}",),
         )
+    if failures:
+        return failed_result(failures, counters)
 
     progress = f"{new_ready}/{desired} new pods ready"
     old = max(0, total - updated)
@@ -191,6 +196,7 @@ def assess_replica_set(
     replica_failure = replica_failure_finding(rs, now, policy, notes)
     if replica_failure is not None:
         failures.append(replica_failure)
+    failures = tolerate_crashes(rs, failures, desired, notes)
     ready = min(as_int(status.get("readyReplicas")), desired)
     counters = Counters(ready, desired, view.waiting())
     if failures:

@@ -35,18 +35,22 @@ everything else); `objects` reads metadata, conditions, ownership and Events.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.model.failures import Failure
+from bot.core.model.kinds import group_of, is_builtin_group
 from bot.core.model.policy import DEFAULT_POLICY, Policy
 from bot.core.model.states import State
 from bot.core.status.assessment import Assessment
+from bot.core.status.custom import assess_by_rules, rules_for
 from bot.core.status.deployments import assess_deployment, assess_replica_set
-from bot.core.status.generic import assess_generic, stale_condition
+from bot.core.status.generic import assess_generic
 from bot.core.status.jobs import assess_job
-from bot.core.status.objects import as_int, condition, meta, name_of, status_of
+from bot.core.status.objects import condition, meta, name_of, stale_condition, status_of
 from bot.core.status.pods import assess_pod
+from bot.core.status.readiness import assess_readiness
 from bot.core.status.rollout import Rule
 from bot.core.status.sets import assess_daemon_set, assess_stateful_set
 from bot.core.status.simple import SIMPLE_RULES
@@ -58,6 +62,7 @@ RULES: dict[str, Rule] = {
     "DaemonSet": assess_daemon_set,
     "Job": assess_job,
 }
+HOOK_WAITED_KINDS = frozenset({"Job", "Pod"})  # Helm waits for these hooks; any other is done once created
 
 
 def assess(
@@ -101,6 +106,10 @@ def _assess(
     obj: Mapping[str, Any], related: list[Mapping[str, Any]], now: datetime, hook: bool, policy: Policy
 ) -> Assessment:
     kind = str(obj["kind"])
+    builtin = is_builtin_group(group_of(str(obj.get("apiVersion") or "")))
+    if hook and not (builtin and kind in HOOK_WAITED_KINDS):
+        # Helm waits only for Job and Pod hooks (pkg/action/hooks.go; v4: alwaysReady for any other kind).
+        return Assessment(State.CURRENT, f"created (Helm waits only for Job and Pod hooks, not a {kind})")
     if meta(obj).get("deletionTimestamp"):
         # Terminating: the object is on its way out, which is neither done nor a failure in itself
         # (a before-hook-creation delete is routine). The tracker decides what a disappearance means.
@@ -108,9 +117,28 @@ def _assess(
     lag = _generation_lag(obj)
     if lag is not None:
         return lag
+    readiness = assess_readiness(obj) if not hook else None
+    if readiness is not None and readiness.assessment is not None:
+        return _warned(readiness.assessment, readiness.warnings)
+    result = _by_kind(obj, related, now, hook, policy, builtin)
+    return _warned(result, readiness.warnings if readiness is not None else ())
+
+
+def _by_kind(
+    obj: Mapping[str, Any],
+    related: list[Mapping[str, Any]],
+    now: datetime,
+    hook: bool,
+    policy: Policy,
+    builtin: bool,
+) -> Assessment:
     stalled = _stalled_or_reconciling(obj)
     if stalled is not None:
         return stalled
+    kind = str(obj["kind"])
+    if not builtin:
+        # A custom kind may be named like a built-in one (Knative's Service): never judged by its rules.
+        return assess_by_rules(obj, rules_for(policy), now, policy) or assess_generic(obj)
     if kind == "Pod":
         return assess_pod(obj, related, now, policy, hook=hook)
     rule = RULES.get(kind)
@@ -120,6 +148,10 @@ def _assess(
     if simple is not None:
         return simple(obj, related)
     return assess_generic(obj)
+
+
+def _warned(assessment: Assessment, warnings: tuple[str, ...]) -> Assessment:
+    return replace(assessment, warnings=(*assessment.warnings, *warnings)) if warnings else assessment
 
 
 _CONTROLLERS_WITH_OBSERVED_GENERATION = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
@@ -136,8 +168,21 @@ def _generation_lag(obj: Mapping[str, Any]) -> Assessment | None:
         if obj.get("kind") not in _CONTROLLERS_WITH_OBSERVED_GENERATION:
             return None
         observed = 0
-    if as_int(observed) < generation:
+    observed = _generation_number(observed)
+    if observed is None:
+        return None  # not a number (older Argo Rollouts write a spec hash): says nothing about generations
+    if observed < generation:
         return Assessment(State.IN_PROGRESS, f"controller has not observed generation {generation} yet")
+    return None
+
+
+def _generation_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
     return None
 
 

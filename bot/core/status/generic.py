@@ -14,23 +14,7 @@ from typing import Any
 from bot.core.model.failures import Failure
 from bot.core.model.states import State
 from bot.core.status.assessment import Assessment
-from bot.core.status.objects import as_int, condition, meta, name_of, status_of
-
-
-def stale_condition(obj: Mapping[str, Any], cond: Mapping[str, Any]) -> Assessment | None:
-    """A condition written for an older generation (Flux, cert-manager and Crossplane set
-    observedGeneration per condition): it says nothing about the current spec yet."""
-    generation = meta(obj).get("generation")
-    observed = cond.get("observedGeneration")
-    if not isinstance(generation, int) or isinstance(generation, bool) or observed is None:
-        return None
-    if as_int(observed, generation) >= generation:
-        return None
-    return Assessment(
-        State.IN_PROGRESS,
-        f"{cond.get('type')} condition is for generation {as_int(observed)}, object is at {generation}",
-    )
-
+from bot.core.status.objects import condition, name_of, stale_condition, status_of
 
 _FAILED_WORDS = frozenset(
     {"failed", "failure", "error", "errored", "abort", "aborted", "rejected", "degraded"}

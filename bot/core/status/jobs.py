@@ -16,6 +16,7 @@ from bot.core.status.assessment import Assessment
 from bot.core.status.objects import (
     as_int,
     condition,
+    condition_is,
     has_controller,
     labels_of,
     meta,
@@ -75,8 +76,14 @@ def assess_job(
         failed_cond = condition(job, ctype)
         if failed_cond is not None and failed_cond.get("status") == "True":
             return _job_failed(job, failed_cond, pods, related, now, policy, failed, attempts, counters)
+    by_counters = _by_counters(job, succeeded, failed, active, desired, attempts, counters)
+    if by_counters is not None:
+        return by_counters
     if spec.get("suspend") is True:
-        return counters.result(State.CURRENT, "suspended", warnings=("suspended: the Job runs no pods",))
+        if condition_is(job, "Suspended"):
+            return counters.result(State.CURRENT, "suspended", warnings=("suspended: the Job runs no pods",))
+        # Asked, not yet done: the controller has still to stop its pods and confirm Suspended=True.
+        return counters.result(State.IN_PROGRESS, "suspend requested; waiting for the controller to confirm")
 
     stuck = view.stuck(skip=_JOB_RETRIED_BY_ITSELF)
     notes: list[str] = []
@@ -103,6 +110,30 @@ def assess_job(
             text += f": {succeeded}/{desired} succeeded"
     note = notes[0] if notes else view.first_note(extra=view.stuck() if not failed else ())
     return counters.result(State.IN_PROGRESS, with_note(text, note))
+
+
+def _by_counters(
+    job: Mapping[str, Any],
+    succeeded: int,
+    failed: int,
+    active: int,
+    desired: int | None,
+    attempts: int,
+    counters: Counters,
+) -> Assessment | None:
+    """A status written by counters only (older API servers; Helm's legacy checker decides this way,
+    pkg/kube/ready.go jobReady): completed once `succeeded` reaches `completions` (with `completions: null`,
+    a work queue: one success and nothing left running); failed once `failed` exceeds `backoffLimit`."""
+    if desired is not None and desired > 0 and succeeded >= desired:
+        return counters.result(State.CURRENT, f"completed: {succeeded}/{desired} succeeded (status counters)")
+    if desired is None and succeeded > 0 and not active:
+        return counters.result(State.CURRENT, f"completed: {succeeded} succeeded (status counters)")
+    if failed >= attempts:
+        message = f"{failed} pods failed, more than backoffLimit {attempts - 1} allows"
+        failure = Failure("Job", name_of(job), "BackoffLimitExceeded", message)
+        text = f"BackoffLimitExceeded: failed {failed} of {attempts} attempts (status counters)"
+        return counters.result(State.FAILED, text, failures=(failure,))
+    return None
 
 
 def _job_failed(

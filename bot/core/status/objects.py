@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.model.policy import Policy
+from bot.core.model.states import State
 from bot.core.model.values import api_time
+from bot.core.status.assessment import Assessment
 
 
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -168,3 +170,18 @@ def events_for(
         found.append((first, event))
     found.sort(key=lambda pair: pair[0])
     return [event for _, event in found]
+
+
+def stale_condition(obj: Mapping[str, Any], cond: Mapping[str, Any]) -> Assessment | None:
+    """A condition written for an older generation (Flux, cert-manager and Crossplane set
+    observedGeneration per condition): it says nothing about the current spec yet."""
+    generation = meta(obj).get("generation")
+    observed = cond.get("observedGeneration")
+    if not isinstance(generation, int) or isinstance(generation, bool) or observed is None:
+        return None
+    if as_int(observed, generation) >= generation:
+        return None
+    return Assessment(
+        State.IN_PROGRESS,
+        f"{cond.get('type')} condition is for generation {as_int(observed)}, object is at {generation}",
+    )

@@ -50,6 +50,7 @@ from bot.core.status.pods import Finding, PodFindings, analyze_pod
 from bot.text import plural
 
 Rule = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], datetime, Policy], Assessment]
+FAILURES_ALLOWED = "werf.io/failures-allowed-per-replica"
 REVISION = "deployment.kubernetes.io/revision"
 TEMPLATE_HASH = "pod-template-hash"
 REVISION_HASH = "controller-revision-hash"
@@ -178,6 +179,27 @@ def failed_result(findings: Sequence[Finding], counters: Counters) -> Assessment
     texts = [f.text for f in findings]
     text = "; ".join(texts[:2]) + (f" (and {len(texts) - 2} more)" if len(texts) > 2 else "")
     return counters.result(State.FAILED, text, failures=tuple(f.failure for f in findings))
+
+
+def tolerate_crashes(
+    workload: Mapping[str, Any], findings: list[Finding], replicas: int, notes: list[str]
+) -> list[Finding]:
+    """werf's `werf.io/failures-allowed-per-replica: N` (werf/nelm: N x replicas failures are allowed):
+    crash loops of the new pods do not fail the workload while their restarts stay within N x replicas
+    (each crash is one failure). Causes that retrying does not fix (image pulls, missing config,
+    unschedulable) and the workload's own signals (progress deadline) still fail as usual. Without the
+    annotation helmbot allows none: the first crash loop fails the rollout."""
+    raw = (meta(workload).get("annotations") or {}).get(FAILURES_ALLOWED)
+    per_replica = str(raw).strip() if raw is not None else ""
+    if not per_replica.isdigit():
+        return findings
+    allowed = int(per_replica) * max(1, replicas)
+    crashes = [f for f in findings if f.failure.reason == "CrashLoopBackOff"]
+    restarts = sum(f.failure.restarts or 0 for f in crashes)
+    if not crashes or restarts > allowed:
+        return findings
+    notes.append(f"{plural(restarts, 'restart')} of {allowed} allowed by {FAILURES_ALLOWED}")
+    return [f for f in findings if f not in crashes]
 
 
 def with_note(text: str, note: str) -> str:

@@ -24,6 +24,7 @@ from bot.core.status.rollout import (
     pod_entry,
     pods_of,
     progress_text,
+    tolerate_crashes,
 )
 from bot.text import plural
 
@@ -46,6 +47,10 @@ def assess_stateful_set(
     replicas = as_int(status.get("replicas"))
     ready = as_int(status.get("readyReplicas"))
     updated = as_int(status.get("updatedReplicas"))
+    if not update_revision and not current_revision and "updatedReplicas" not in status:
+        # An older API server writes no revisions: the replica counters decide (kstatus, Helm's legacy
+        # checker), as if every pod were of the current revision.
+        updated = replicas
     strategy = spec.get("updateStrategy") or {}
     on_delete = strategy.get("type") == "OnDelete"
     partition = 0 if on_delete else as_int((strategy.get("rollingUpdate") or {}).get("partition"), 0)
@@ -60,6 +65,7 @@ def assess_stateful_set(
         failed_create = failed_create_finding(sts, related, now, policy, notes)
         if failed_create is not None:
             failures.append(failed_create)
+    failures = tolerate_crashes(sts, failures, desired, notes)
     if view.found:
         new_ready = view.ready_count()
     else:
@@ -180,6 +186,7 @@ def assess_daemon_set(
         failed_create = failed_create_finding(ds, related, now, policy, notes)
         if failed_create is not None:
             failures.append(failed_create)
+    failures = tolerate_crashes(ds, failures, desired, notes)
     # With pods of unknown revision, the pods seen cannot be counted: the controller's counters decide.
     counted = view.ready_count() if view.found and not unknown else min(updated, ready)
     new_ready = min(counted, desired)

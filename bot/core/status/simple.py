@@ -56,18 +56,18 @@ def _assess_service(svc: Mapping[str, Any], related: Sequence[Mapping[str, Any]]
 
 
 def _assess_crd(crd: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> Assessment:
+    """NamesAccepted=False (a name conflict) fails; Established=True is current; Established=False is the
+    API server still installing it (reason Installing, or NotAccepted before the names are checked): in
+    progress, as Helm's legacy checker waits (kstatus would fail a reason other than Installing)."""
     names = condition(crd, "NamesAccepted")
     if names is not None and names.get("status") == "False":
         return _condition_failure(crd, names, "NamesNotAccepted")
     established = condition(crd, "Established")
     if established is not None and established.get("status") == "True":
         return Assessment(State.CURRENT, "Established")
-    if (
-        established is not None
-        and established.get("status") == "False"
-        and established.get("reason") != ("Installing")
-    ):
-        return _condition_failure(crd, established, "NotEstablished")
+    if established is not None and established.get("status") == "False":
+        reason = str(established.get("reason") or "")
+        return Assessment(State.IN_PROGRESS, "not established yet" + (f" ({reason})" if reason else ""))
     return Assessment(State.IN_PROGRESS, "waiting for the CRD to be established")
 
 

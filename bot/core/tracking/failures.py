@@ -15,6 +15,7 @@ from bot.core.model.failures import Failure
 from bot.core.planning import Operation, detect_operation, hook_events
 from bot.core.releases import Release, ReleaseStatus
 from bot.core.status import Assessment
+from bot.core.tracking.annotations import SKIP_LOGS, matching_lines
 from bot.core.tracking.hook_runs import revision_result
 from bot.core.tracking.logs import (
     FAILURE_TAIL,
@@ -26,7 +27,7 @@ from bot.core.tracking.logs import (
 )
 from bot.core.tracking.run import ClusterView, Run
 from bot.core.tracking.state import FailureRecord, TrackedStep
-from bot.core.tracking.text import failure_data, failure_line
+from bot.core.tracking.text import failure_data, failure_line, release_failed_line
 from bot.text import one_line
 
 
@@ -55,6 +56,13 @@ def add_failure(
             existing.restarts = failure.restarts if failure.restarts is not None else existing.restarts
             existing.exit_code = exit_code if exit_code is not None else existing.exit_code
         return
+    same = next((f for f in s.failures if pod and container and (f.pod, f.container) == (pod, container)),
+                None)
+    if same is not None:
+        # The same container seen twice (a failed Job and its last pod): one cause, its log shown once.
+        if not same.emitted and same.exit_code is None:
+            same.exit_code = exit_code
+        return
     ran = exit_code is not None or bool(failure.restarts) or failure.reason not in NO_LOG_REASONS
     previous = bool(failure.restarts) or "CrashLoopBackOff" in failure.reason
     held: list[str] = []  # what fresh lines are told apart from (tracking.logs)
@@ -78,7 +86,7 @@ def add_failure(
             exit_code=exit_code,
             restarts=failure.restarts,
             previous=previous,
-            needs_logs=bool(pod and container and ran),
+            needs_logs=bool(pod and container and ran) and not (step is not None and step.skip_logs),
             seen_observe=s.observes,
             baseline=[str(line) for line in held[-FAILURE_TAIL:]],
         )
@@ -100,8 +108,7 @@ def note_release_failure(run: Run, release: Release | None, view: ClusterView, n
             release_failure(run, "ReleaseDeleted", f"release record deleted (uninstalled?){last}", now)
         return
     if release.status is ReleaseStatus.FAILED:
-        quoted = release.description or "no description"
-        release_failure(run, "ReleaseFailed", f'Helm marked the release failed: "{quoted}"', now)
+        release_failure(run, "ReleaseFailed", release_failed_line(release.description), now)
     elif release.status is ReleaseStatus.SUPERSEDED:
         succeeded, why = superseded_result(run, release)
         if succeeded:
@@ -153,8 +160,12 @@ def emit_failures(run: Run, view: ClusterView, now: datetime) -> None:
         if not failure_log_ready(f, delivered, s.observes, now, error):
             continue  # asked for in log_requests()
         captured = s.logs.get(log_key(f.pod, f.container), []) if f.pod and f.container else []
-        f.log_tail = (delivered or captured)[-FAILURE_TAIL:]
+        step = next((st for st in s.steps if st.subject == f.subject), None)
+        regex = step.log_regex if step is not None else None
+        f.log_tail = matching_lines(delivered or captured, regex)[-FAILURE_TAIL:]
         f.log_unavailable = log_unavailable(f, delivered, error)
+        if step is not None and step.skip_logs and f.pod and f.container:
+            f.log_tail, f.log_unavailable = [], f"not shown ({SKIP_LOGS})"
         f.emitted = True
         run.emit(
             EventType.FAILURE,

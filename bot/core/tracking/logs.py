@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.events import EventType
 from bot.core.model.states import StepState
+from bot.core.tracking.annotations import matching_lines
 from bot.core.tracking.run import ClusterView, Run
 from bot.core.tracking.state import STREAM_TAIL, FailureRecord, LogRequest, TrackedStep
 from bot.core.tracking.text import log_lines_line
@@ -148,7 +149,7 @@ def plan_log_requests(
     """Stream the containers of running hooks and Jobs (one more fetch once finished), and the tails of
     failing containers."""
     requests: dict[tuple[str, str], LogRequest] = {}
-    job_steps = [st for st in steps if st.job_like and st.uid]
+    job_steps = [st for st in steps if st.job_like and st.uid and not st.skip_logs]
     for pod in pods:
         name = str((pod.get("metadata") or {}).get("name") or "")
         step = next((st for st in job_steps if pod_runs_step(pod, st)), None)
@@ -185,11 +186,15 @@ def collect_logs(run: Run, view: ClusterView, now: datetime) -> None:
         owner = next((st for st in s.steps if st.subject == s.pod_jobs.get(pod_name)), None)
         if owner is None:
             continue  # a workload's pod: its lines go into a failure's tail
-        owner.last_log_line = new[-1]
+        owner.last_activity = now
+        shown = [] if owner.skip_logs else matching_lines(new, owner.log_regex)
+        if not shown:
+            continue
+        owner.last_log_line = shown[-1]
         run.emit(
             EventType.LOG_LINES,
             now,
-            log_lines_line(owner.name, pod_name, container, len(new)),
+            log_lines_line(owner.name, pod_name, container, len(shown)),
             step=owner,
-            data={"pod": pod_name, "container": container, "lines": new},
+            data={"pod": pod_name, "container": container, "lines": shown},
         )

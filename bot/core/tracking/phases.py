@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.events import EventType
+from bot.core.model.kinds import group_of
 from bot.core.model.states import PhaseKind, PhaseState, StepState
 from bot.core.planning import Plan, detect_operation, plan_operation
 from bot.core.releases import Release, ReleaseStatus
+from bot.core.tracking.annotations import FAIL_IMMEDIATELY, read_annotations
 from bot.core.tracking.hook_runs import hook_key, started_in_operation
 from bot.core.tracking.run import ClusterView, Run
-from bot.core.tracking.state import TrackedPhase, TrackedStep
+from bot.core.tracking.state import TrackedPhase, TrackedStep, WarningNote
 from bot.core.tracking.steps import this_run
 from bot.core.tracking.text import tracking_started_line
 
@@ -25,7 +27,7 @@ def start(run: Run, release: Release, now: datetime, *, track: bool = True) -> N
     operation = detect_operation(release)
     plan = plan_operation(release, operation)
     s.operation = operation.value
-    s.phases, s.steps = from_plan(plan) if track else ([], [])
+    s.phases, s.steps, problems = from_plan(plan) if track else ([], [], [])
     s.started = True
     plan_data = [
         {
@@ -52,6 +54,10 @@ def start(run: Run, release: Release, now: datetime, *, track: bool = True) -> N
             "plan": plan_data,
         },
     )
+    for note in problems:
+        s.warnings.append(note)
+        run.emit(EventType.WARNING, now, f"{note.subject}: {note.message}", subject=note.subject,
+                 data={"warning": note.message})
     for index, phase in enumerate(s.phases):
         if not s.steps_of(index):
             phase.state = PhaseState.SKIPPED
@@ -78,7 +84,7 @@ def may_start(run: Run, index: int, view: ClusterView) -> bool:
         return True
     if later_hook_started(run, before, view):
         return True
-    steps = [st for st in s.steps_of(before) if st.wait]
+    steps = [st for st in s.steps_of(before) if st.holds]
     if previous.kind == PhaseKind.RESOURCES:
         return False  # post-hooks: only a post-hook of this operation shows Helm got there
     if all(st.done() for st in steps):
@@ -101,14 +107,14 @@ def later_hook_started(run: Run, index: int, view: ClusterView) -> bool:
             return True
         if run.s.phases[index].kind == PhaseKind.RESOURCES and not resources_applied(run, index):
             continue  # without Helm's record, a post-hook object counts only after the apply
-        if step.kind in view.objects and this_run(run, step, view) is not None:
+        if step.key in view.objects and this_run(run, step, view) is not None:
             return True
     return False
 
 
 def resources_applied(run: Run, index: int) -> bool:
     listed = run.s.kinds_listed
-    waited = [st for st in run.s.steps_of(index) if st.wait and st.kind in listed]
+    waited = [st for st in run.s.steps_of(index) if st.wait and st.key in listed]
     return bool(waited) and all(st.applied for st in waited)
 
 
@@ -125,7 +131,7 @@ def finish_phases(run: Run, now: datetime) -> None:
         if phase.state != PhaseState.RUNNING:
             continue
         steps = s.steps_of(i)
-        waited = [st for st in steps if st.wait]
+        waited = [st for st in steps if st.holds]
         if any(st.state == StepState.FAILED for st in steps):
             state = PhaseState.FAILED
         elif all(st.done() for st in waited) and (waited or nothing_left(run, i)):
@@ -157,12 +163,16 @@ def nothing_left(run: Run, index: int) -> bool:
     return any(st.first_seen for st in later) or any(st.present for st in s.steps_of(index))
 
 
-def from_plan(plan: Plan) -> tuple[list[TrackedPhase], list[TrackedStep]]:
+def from_plan(plan: Plan) -> tuple[list[TrackedPhase], list[TrackedStep], list[WarningNote]]:
+    """The tracked phases and steps, and the warnings about tracking annotations that cannot be read."""
     phases: list[TrackedPhase] = []
     steps: list[TrackedStep] = []
+    problems: list[WarningNote] = []
     for index, phase in enumerate(plan.phases):
         phases.append(TrackedPhase(kind=PhaseKind(phase.kind), name=phase.name))
         for step in phase.steps:
+            tracking = read_annotations(step.annotations)
+            timeout = tracking.no_activity_timeout
             steps.append(
                 TrackedStep(
                     phase=index,
@@ -171,6 +181,13 @@ def from_plan(plan: Plan) -> tuple[list[TrackedPhase], list[TrackedStep]]:
                     wait=bool(step.wait),
                     hook=step.hook is not None,
                     weight=int(step.weight or 0),
+                    group=group_of(step.api_version),
+                    fail_mode="" if tracking.fail_mode == FAIL_IMMEDIATELY else tracking.fail_mode,
+                    non_blocking=tracking.non_blocking,
+                    no_activity_seconds=timeout.total_seconds() if timeout is not None else None,
+                    skip_logs=tracking.skip_logs,
+                    log_regex=tracking.log_regex,
                 )
             )
-    return phases, steps
+            problems += [WarningNote(step.subject, problem) for problem in tracking.problems]
+    return phases, steps, problems

@@ -23,7 +23,10 @@ StepEvents = list[tuple[TrackedStep, EventType, str, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class ClusterView:
-    """What the adapter saw, namespace-wide and unfiltered.
+    """What the adapter saw, namespace-wide and unfiltered, by kind key (bot.core.model.kinds.kind_key):
+    "Job", "Service", ... for the kinds Kubernetes serves, "Kind.group" for custom resources
+    ("Service.serving.knative.dev", "Certificate.cert-manager.io"), so a custom kind named like a built-in
+    one never mixes with it.
 
     A kind missing from `objects` means "not known this time" (a lost watch), not "none exist"; a kind
     never present counts as not watched (its steps are "unobserved" and the verdict names them).
@@ -39,6 +42,10 @@ class ClusterView:
     logs: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
     log_errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
     secrets_fresh: bool = False
+    # Kinds the adapter watches and has listed, including those left out of `objects` right now (stale):
+    # they are watched, so their steps are judged (not "not watched") once they are back. Empty: only
+    # the kinds in `objects` are known to be watched.
+    watched: frozenset[str] = frozenset()
 
     def of(self, kind: str) -> Sequence[Mapping[str, Any]]:
         return self.objects.get(kind) or ()
@@ -100,7 +107,7 @@ class Run:
         ]
 
     def find(self, view: ClusterView, step: TrackedStep) -> Mapping[str, Any] | None:
-        for obj in view.of(step.kind):
+        for obj in view.of(step.key):
             md = obj.get("metadata") or {}
             if md.get("name") == step.name and md.get("namespace", self.s.namespace) == self.s.namespace:
                 return obj

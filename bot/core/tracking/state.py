@@ -13,11 +13,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from bot.core.model.kinds import kind_key
 from bot.core.model.states import DONE_STATES, PhaseKind, PhaseState, StepState
 from bot.core.model.values import json_safe, parse_time
 
 STATE_VERSION = 1
 STREAM_TAIL = 100  # lines asked for per running hook/migration container
+_LATER = {"later": True}  # a field added after version 1: left out of the stored form while at its default
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,31 @@ class TrackedStep:
     gated_emitted: list[Any] | None = None
     gated_emitted_at: datetime | None = None
     points: list[Point] = field(default_factory=list)
+    # Added later: written only when set, so a stored state of an older version round-trips unchanged.
+    group: str = field(default="", metadata=_LATER)  # API group ("": a built-in kind, as in older states)
+    # werf/nelm tracking annotations of its manifest (bot.core.tracking.annotations)
+    fail_mode: str = field(default="", metadata=_LATER)
+    non_blocking: bool = field(default=False, metadata=_LATER)
+    no_activity_seconds: float | None = field(default=None, metadata=_LATER)
+    skip_logs: bool = field(default=False, metadata=_LATER)
+    log_regex: str | None = field(default=None, metadata=_LATER)
+    # last change of state, counters or logs (werf.io/no-activity-timeout), and what it was
+    last_activity: datetime | None = field(default=None, metadata=_LATER)
+    activity: list[Any] | None = field(default=None, metadata=_LATER)
 
     @property
     def subject(self) -> str:
         return f"{self.kind}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        """The kind's key in a ClusterView: "Service", or "Service.serving.knative.dev"."""
+        return kind_key(self.kind, self.group)
+
+    @property
+    def holds(self) -> bool:
+        """The release waits for it (a waited kind, not werf.io/track-termination-mode NonBlocking)."""
+        return self.wait and not self.non_blocking
 
     @property
     def job_like(self) -> bool:
@@ -190,7 +213,7 @@ class TrackerState:
     gated: list[Gated] = field(default_factory=list)
     logs: dict[str, list[str]] = field(default_factory=dict)  # "pod/container" -> last lines
     pod_jobs: dict[str, str] = field(default_factory=dict)  # pod -> subject of the Job step it runs
-    kinds_listed: list[str] = field(default_factory=list)  # kinds the adapter has ever listed
+    kinds_listed: list[str] = field(default_factory=list)  # kind keys the adapter has ever listed
     log_requests: list[LogRequest] = field(default_factory=list)
     observes: int = 0
     last_observed: datetime | None = None
@@ -202,7 +225,22 @@ class TrackerState:
 
 
 def dump_state(state: TrackerState) -> dict[str, Any]:
-    return {"version": STATE_VERSION, "tracker": json_safe(asdict(state))}
+    return {"version": STATE_VERSION, "tracker": json_safe(_dump(state))}
+
+
+def _dump(value: Any) -> Any:
+    """asdict, leaving out the later fields that hold their default (older stored states round-trip)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _dump(getattr(value, f.name))
+            for f in fields(value)
+            if not (f.metadata.get("later") and getattr(value, f.name) == f.default)
+        }
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
 
 
 def load_state(raw: Mapping[str, Any]) -> TrackerState:

@@ -29,15 +29,16 @@ from bot.core.tracking.hook_runs import (
     started_in_operation,
 )
 from bot.core.tracking.manifest_match import applied_since, generation_of, helm_applied_at, matches_manifest
+from bot.core.tracking.modes import apply_fail_mode, no_activity, note_activity, warn_once
 from bot.core.tracking.run import ClusterView, Run, StepEvents
-from bot.core.tracking.state import Point, TrackedStep, WarningNote
+from bot.core.tracking.state import Point, TrackedStep
 from bot.core.tracking.text import progress_line, ready_line, step_data
 
 
 def check_applied(run: Run, view: ClusterView) -> None:
     """Release resources: is the live object the tracked revision's yet? (sticky once it is)"""
     for step in run.s.steps:
-        if step.hook or step.applied or step.kind not in view.objects:
+        if step.hook or step.applied or step.key not in view.objects:
             continue
         obj = run.find(view, step)
         manifest = run.manifests.get(step.subject)
@@ -77,7 +78,7 @@ def this_run(run: Run, step: TrackedStep, view: ClusterView) -> Mapping[str, Any
 
 
 def earlier_hooks(run: Run, step: TrackedStep) -> list[TrackedStep]:
-    """The hooks Helm runs before `step` in its phase (plan order: weight, kind, name)."""
+    """The hooks Helm runs before `step` in its phase (plan order: weight, name, kind)."""
     same = run.s.steps_of(step.phase)
     return [st for st in same[: next(i for i, st in enumerate(same) if st is step)] if st.hook]
 
@@ -85,7 +86,7 @@ def earlier_hooks(run: Run, step: TrackedStep) -> list[TrackedStep]:
 def hook_turn(run: Run, step: TrackedStep) -> bool:
     """Hooks of a phase run one at a time: judge a hook once those before it are done."""
     s = run.s
-    earlier = [st for st in earlier_hooks(run, step) if st.wait]
+    earlier = [st for st in earlier_hooks(run, step) if st.holds]
     if all(st.done() for st in earlier):
         return True
     # Helm recorded this hook's start: those before it are over (their records say how).
@@ -100,7 +101,7 @@ def observe_step(
     now: datetime,
     out: StepEvents,
 ) -> None:
-    if step.kind not in run.s.kinds_listed:
+    if step.key not in run.s.kinds_listed:
         # The adapter never listed this kind (it says why in a WARNING): it cannot be judged. It counts as
         # done so the release can succeed, but the verdict names it ("not judged: ... (not watched)").
         if step.state == StepState.PENDING:
@@ -110,7 +111,7 @@ def observe_step(
         step.state == StepState.UNOBSERVED
     ):  # listed now: a watched kind must be judged (and current) like any other
         step.state, step.reason = StepState.PENDING, ""
-    if step.kind not in view.objects:
+    if step.key not in view.objects:
         return  # partial view: this kind is unknown right now
     if step.hook:
         if not hook_turn(run, step):
@@ -139,7 +140,6 @@ def judge(
     now: datetime,
     out: StepEvents,
 ) -> None:
-    s = run.s
     md = obj.get("metadata") or {}
     uid = md.get("uid")
     if step.uid and uid and uid != step.uid and step.job_like:
@@ -152,6 +152,8 @@ def judge(
     if step.first_seen is None:
         step.first_seen = now
     assessment = assess(obj, related=related, now=now, hook=step.hook, policy=run.policy)
+    note_activity(step, assessment, now)
+    assessment = no_activity(step, assessment, now)
     if step.kind == "Job":
         note_job(run, step, obj)
     elif step.job_like and step.started_at is None:
@@ -160,21 +162,16 @@ def judge(
         State.CURRENT: StepState.SUCCEEDED if step.job_like else StepState.CURRENT,
         State.FAILED: StepState.FAILED,
     }.get(assessment.state, StepState.IN_PROGRESS)
-    if step.job_like and state in (StepState.SUCCEEDED, StepState.FAILED):
+    state, reason, failures_count = apply_fail_mode(run, step, state, assessment.reason, out)
+    terminal = (StepState.SUCCEEDED, StepState.FAILED, StepState.IGNORED)
+    if step.job_like and state in terminal:
         step.terminal_seen = True
     step.from_last_run = False
-    ended = (
-        run_ended(run, step, obj, state)
-        if step.job_like and state in (StepState.SUCCEEDED, StepState.FAILED)
-        else None
-    )
-    set_state(run, step, state, assessment.reason, assessment.ready, assessment.desired, now, out, ended)
+    ended = run_ended(run, step, obj, state) if step.job_like and state in terminal else None
+    set_state(run, step, state, reason, assessment.ready, assessment.desired, now, out, ended)
     for warning in assessment.warnings:
-        if warning not in step.warnings_emitted:
-            step.warnings_emitted.append(warning)
-            s.warnings.append(WarningNote(step.subject, warning))
-            out.append((step, EventType.WARNING, f"{step.subject}: {warning}", {"warning": warning}))
-    if state == StepState.FAILED:
+        warn_once(run, step, warning, out)
+    if state == StepState.FAILED and failures_count:
         record_failures(run, step, assessment, view, now)
     run.waiting[step.subject] = assessment.waiting
 

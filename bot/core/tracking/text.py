@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -81,6 +82,21 @@ def timed_out_reason(waited: timedelta, still: list[str]) -> str:
     return f"timed out after {format_duration(waited)}; still in progress: " + (
         "; ".join(still) or "nothing known"
     )
+
+
+_IMMUTABLE_JOB = re.compile(r'Job(?:\.batch)? "([^"]+)" is invalid: .*field is immutable', re.DOTALL)
+
+
+def release_failed_line(description: str) -> str:
+    """Helm's failure, quoted; with the fix when a plain Job could not be updated (Jobs are immutable)."""
+    line = f'Helm marked the release failed: "{description or "no description"}"'
+    found = _IMMUTABLE_JOB.search(description or "")
+    if found is not None:
+        line += (
+            f"; Job {found.group(1)}: Jobs are immutable: make it a hook with before-hook-creation, "
+            "or put the revision in its name"
+        )
+    return line
 
 
 def failed_message(s: TrackerState, reason: str) -> str:

@@ -50,7 +50,7 @@ from bot.core.tracking.run import ClusterView, Run, StepEvents
 from bot.core.tracking.state import LogRequest, TrackerState, dump_state, load_state
 from bot.core.tracking.steps import check_applied, observe_step
 from bot.core.tracking.summarize import summarize
-from bot.core.tracking.verdict import check_timeout, decide, nearing_timeout
+from bot.core.tracking.verdict import check_timeout, decide, nearing_timeout, still_in_progress
 
 
 class ReleaseTracker:
@@ -109,7 +109,7 @@ class ReleaseTracker:
         run.out = []
         s.observes += 1
         s.last_observed = now
-        for kind in view.objects:
+        for kind in [*view.objects, *sorted(view.watched - set(view.objects))]:
             if kind not in s.kinds_listed:
                 s.kinds_listed.append(kind)
         release = run.matching_release(view.release)
@@ -158,6 +158,17 @@ class ReleaseTracker:
         decide(run, release, now)
         s.log_requests = [] if s.verdict else plan_log_requests(s.steps, s.failures, view.of("Pod"))
         return run.out
+
+    def observe_nothing(self, now: datetime, unavailable: list[str]) -> list[TrackEvent]:
+        """No view could be built (the API keeps failing, a first list never completes): nothing is judged,
+        but the tracker's own timeout still ends the run, naming what was unavailable."""
+        now = to_utc(now)
+        if self._s.verdict is not None:
+            return []
+        self._run.out = []
+        still = still_in_progress(self._run) if self._s.started else []
+        check_timeout(self._run, now, still=[*still, *(f"unavailable: {u}" for u in unavailable)])
+        return self._run.out
 
     def log_requests(self) -> list[LogRequest]:
         """Logs the adapter should fetch before the next observe()."""

@@ -33,7 +33,7 @@ NEARING_FRACTION = 0.8  # warn once when a hook has used this much of helm's --t
 
 
 def all_done(run: Run) -> bool:
-    return all(st.done() for st in run.s.steps if st.wait)
+    return all(st.done() for st in run.s.steps if st.holds)
 
 
 def decide(run: Run, release: Release | None, now: datetime) -> None:
@@ -80,7 +80,7 @@ def succeed(run: Run, now: datetime, reason: str, unjudged: list[str]) -> None:
 
 def still_in_progress(run: Run) -> list[str]:
     s = run.s
-    still = [f"{st.subject} ({st.reason or st.state})" for st in s.steps if st.wait and not st.done()]
+    still = [f"{st.subject} ({st.reason or st.state})" for st in s.steps if st.holds and not st.done()]
     if s.release_status and s.release_status != ReleaseStatus.DEPLOYED.value:
         still.append(f"release status {s.release_status}")
     return still
