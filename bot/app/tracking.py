@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -32,6 +33,7 @@ from bot.store.records import DeployRecord
 log = logging.getLogger("helmbot.app")
 
 LAST_EVENTS = 50  # events kept on the record for /helmbot status and restarts
+FULL_LOOK = timedelta(seconds=5)  # the time rules need a look at least this often
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class _Track:
     tracker: ReleaseTracker
     driver: TrackerDriver
     lock: Any = field(default_factory=threading.RLock)  # re-entrant: a tick may stop its own track
+    looked_at: float = -1e9
     errors: int = 0
 
 
@@ -193,7 +196,13 @@ class TrackingService:
 
     def _step(self, track: _Track) -> None:
         before = _picture(track.tracker.summary())
-        events = track.driver.step(self.clock())
+        mono = time.monotonic()
+        # A woken or periodic step looks only when something moved; the time rules (graces, timeouts,
+        # the hook nearing helm's timeout) still get a look every FULL_LOOK.
+        quick = mono - track.looked_at < FULL_LOOK.total_seconds()
+        events = track.driver.step(self.clock(), only_if_changed=quick)
+        if getattr(track.driver, "observed", True):
+            track.looked_at = mono
         track.errors = 0
         # Only what people see counts as a change (not the time of the last look): a step that learned
         # nothing new costs no write and no Slack update.

@@ -70,6 +70,8 @@ class KubeTrackerDriver:
         self.stale_reported = False
         self.versions: object = None  # what the last observed view was made of
         self.observed = False  # the last step showed the tracker something (a view, or its timeout)
+        self.seen_once = False
+        self._quick: tuple[object, ...] | None = None
 
     @property
     def namespace(self) -> str:
@@ -90,6 +92,10 @@ class KubeTrackerDriver:
         # Bring the tails the tracker follows up to date with the pod statuses about to be shown: when a
         # container just terminated, its last lines belong in the same view as its exit code.
         self.fetch_logs()
+        quick = self._quick_key()
+        if only_if_changed and quick == self._quick and self.seen_once:
+            return out + self._unwatchable(now)   # nothing in the namespace moved: nothing to look at
+        self._quick = quick
         state = assemble_view(self.informers, self.reader, self.logs.logs(), self.logs.errors())
         out += self._unwatchable(now)
         if state is None:
@@ -111,7 +117,7 @@ class KubeTrackerDriver:
             return out
         self.versions = versions
         out += self.tracker.observe(state.view, now)
-        self.observed = True
+        self.observed = self.seen_once = True
         if self.tracker.done:
             verdict = self.tracker.verdict
             log.info("%s revision %s in %s: %s", self.reader.name, self.reader.revision, self.namespace,
@@ -119,6 +125,13 @@ class KubeTrackerDriver:
         elif self.fetch_logs() and self.on_change is not None:
             self.on_change()  # new lines: let the tracker see them right away
         return out
+
+    def _quick_key(self) -> tuple[object, ...]:
+        """What the next view would be made of, without building it: every informer's change counter and
+        the logs' state. Equal keys make equal views."""
+        versions = tuple(informer.status().version for informer in self.informers.all())
+        return (versions, tuple(sorted((k, len(v)) for k, v in self.logs.logs().items())),
+                tuple(sorted(self.logs.errors().items())))
 
     def fetch_logs(self) -> bool:
         """Fetch the due tails of what the tracker asks for; True when any lines (or errors) changed."""
