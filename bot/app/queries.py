@@ -101,9 +101,16 @@ class Queries:
 
     def rollback_target(self, record: DeployRecord) -> int | None:
         """The last good revision before the deploy's (a Roll back button restores it)."""
-        history = self._history(Target(record.cluster, record.namespace, record.release))
+        target = Target(record.cluster, record.namespace, record.release)
+        history = self._history(target)
         upto = [r for r in history if record.revision is None or r.revision <= record.revision]
-        return default_rollback_target(upto)  # the newest of `upto` (the deploy's own) is never the target
+        # the newest of `upto` (the deploy's own) is never the target
+        return default_rollback_target(upto, bad=self._judged_bad(target))
+
+    def _judged_bad(self, target: Target) -> set[int]:
+        """Revisions helmbot followed to a failed or timed-out verdict."""
+        return {r.revision for r in self.store.recent_deploys(*_key(target), limit=100)
+                if r.revision is not None and r.status in ("failed", "timed_out")}
 
     # -- views --------------------------------------------------------------------------------------------
 
@@ -263,7 +270,8 @@ class Queries:
         if not history:
             return Reply.refused(f"{settings.label} is not installed: nothing to roll back")
         current = history[-1]
-        revision = job.revision if job.revision is not None else default_rollback_target(history)
+        revision = (job.revision if job.revision is not None
+                    else default_rollback_target(history, bad=self._judged_bad(target)))
         if revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
         target_release = next((r for r in history if r.revision == revision), None)

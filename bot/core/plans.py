@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -358,8 +358,11 @@ def _good(status: str, description: str) -> bool:
     return status in ("deployed", "superseded") and "failed" not in desc and not desc.startswith(_NOT_GOOD)
 
 
-def default_rollback_target(releases: Iterable[Release | Mapping[str, Any]]) -> int | None:
-    """The last good revision before the newest one (releases, or `helm history -o json` entries)."""
+def default_rollback_target(releases: Iterable[Release | Mapping[str, Any]],
+                            bad: Collection[int] = ()) -> int | None:
+    """The last good revision before the newest one (releases, or `helm history -o json` entries).
+    `bad`: revisions known to have failed although Helm kept them as deployed or superseded (helm without
+    --wait marks a release deployed before its pods run; helmbot's verdict knows better)."""
     entries: list[tuple[int, str, str]] = []
     for r in releases:
         if isinstance(r, Release):
@@ -370,7 +373,7 @@ def default_rollback_target(releases: Iterable[Release | Mapping[str, Any]]) -> 
     if not entries:
         return None
     newest = max(rev for rev, _, _ in entries)
-    good = [rev for rev, status, desc in entries if rev < newest and _good(status, desc)]
+    good = [rev for rev, status, desc in entries if rev < newest and rev not in bad and _good(status, desc)]
     return max(good) if good else None
 
 

@@ -914,3 +914,13 @@ def test_plan_lines_one_line_each() -> None:
     assert lines[10].startswith("  DANGER resource-becomes-hook ConfigMap/hazard-config: ")
     assert lines[11].startswith("    fix: Keep ConfigMap/hazard-config a plain resource")
     assert all("\n" not in line for line in lines)
+
+
+def test_default_rollback_target_skips_what_helmbot_judged_failed() -> None:
+    """helm without --wait marks an upgrade deployed while its pods crash; superseded later, it looks good
+    to Helm's history. helmbot's own verdict knows: such a revision is never offered as the way back."""
+    history = _history(("superseded", "Install complete"), ("superseded", "Upgrade complete"),
+                       ("superseded", "Upgrade complete"), ("deployed", "Rollback to 2"))
+    assert default_rollback_target(history) == 3
+    assert default_rollback_target(history, bad={3}) == 2
+    assert default_rollback_target(history, bad={2, 3}) == 1
