@@ -23,6 +23,7 @@ from bot.store import open_store
 from tests.bot.support import (
     ALICE,
     BOB,
+    BOT_USER,
     CAROL,
     MALLORY,
     BotLauncher,
@@ -113,7 +114,7 @@ class Flows:
 @pytest.fixture(scope="module")
 def flows(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flows]:
     tmp = tmp_path_factory.mktemp("slack-flows")
-    with SlackStandIn() as slack:
+    with SlackStandIn() as slack, sim.cluster.requests.recording(user=BOT_USER) as requests:
         workspace(slack)
         namespaces: dict[str, str] = {}
         for environment in (*ENVIRONMENTS, "hazard"):
@@ -128,7 +129,7 @@ def flows(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flows]
             sim.helm("install", "shop", SHOP, "-n", namespaces[environment], "--set", "web.replicas=1",
                      *sets, "--wait", "--timeout", "60s")  # fmt: skip
         sim.helm("install", "hazard", HAZARD_V1, "-n", namespaces["hazard"], "--wait", "--timeout", "60s")
-        launcher = BotLauncher(tmp, sim, slack)
+        launcher = BotLauncher(tmp, sim, slack, requests)
         releases = [
             release(namespaces[env], environment=env, channel=f"C0{env.upper()}", allowed_values=ALLOWED)
             for env in ENVIRONMENTS
@@ -149,6 +150,7 @@ def flows(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flows]
             yield Flows(bot, slack, namespaces, config["state"]["url"])
         finally:
             launcher.close()
+        launcher.check_permissions()
 
 
 def test_failing_migration_then_roll_back_from_the_button(flows: Flows, sim: Any) -> None:

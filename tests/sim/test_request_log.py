@@ -13,7 +13,8 @@ ROBOT = "system:serviceaccount:bots:robot"
 
 def _kubectl_as(sim: Any, tmp_path: Path, user: str, *args: str) -> None:
     kubeconfig = sim.cluster.write_kubeconfig(tmp_path / "robot.kubeconfig", user=user)
-    env_args = ("--kubeconfig", str(kubeconfig))
+    # a cache of its own: kubectl's discovery cache, shared with earlier tests, would skip discovery
+    env_args = ("--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache"))
     sim.kubectl(*env_args, *args)
 
 
