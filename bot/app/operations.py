@@ -34,7 +34,8 @@ class HelmJob:
     operation: str  # "upgrade" | "rollback"
     chart: str | None = None
     version: str | None = None
-    values: tuple[tuple[str, str], ...] = ()
+    values: tuple[tuple[str, str], ...] = ()  # --set (typed by helm: "3" is a number, "true" a boolean)
+    string_values: tuple[tuple[str, str], ...] = ()  # --set-string (promotions carry strings as strings)
     values_files: tuple[str, ...] = ()
     revision: int | None = None  # rollback target (None: the previous one)
     helm_timeout: timedelta = timedelta(minutes=5)
@@ -190,6 +191,7 @@ class Operations:
                     description=description,
                     create_namespace=job.create_namespace,
                     wait=job.wait,
+                    string_values=dict(job.string_values),
                 )
         except Exception as exc:  # the story of a failed helm run is told in Slack, not lost in a thread
             error = exc
@@ -294,7 +296,8 @@ class PendingRelease(HelmbotError):
 
 def with_values_hidden(job: HelmJob) -> HelmJob:
     """For audit records: the keys stay, the values do not."""
-    return replace(job, values=tuple((k, "***") for k, _ in job.values))
+    return replace(job, values=tuple((k, "***") for k, _ in job.values),
+                   string_values=tuple((k, "***") for k, _ in job.string_values))
 
 
 def job_summary(job: HelmJob) -> Mapping[str, object]:
@@ -302,7 +305,7 @@ def job_summary(job: HelmJob) -> Mapping[str, object]:
         "operation": job.operation,
         "chart": job.chart,
         "version": job.version,
-        "value_keys": [k for k, _ in job.values],
+        "value_keys": [k for k, _ in (*job.values, *job.string_values)],
         "revision": job.revision,
         "helm_timeout": int(job.helm_timeout.total_seconds()),
     }

@@ -76,6 +76,9 @@ class FakeCluster:
     def check(self) -> None:
         return None
 
+    def gitops_owner(self, namespace: str, release: str) -> None:
+        return None
+
 
 class _NoDriver:
     def step(self, now: datetime) -> list[TrackEvent]:
