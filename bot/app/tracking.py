@@ -86,6 +86,14 @@ class TrackingService:
         with self._lock:
             return list(self._tracks)
 
+    def following_by_cluster(self) -> dict[str, int]:
+        """How many deploys are followed per cluster (a metric label: bounded by the configuration)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for track in self._tracks.values():
+                counts[track.record.cluster] = counts.get(track.record.cluster, 0) + 1
+        return counts
+
     def resume(self) -> int:
         """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
         to pick up deploys started by other replicas). Returns how many were newly followed."""

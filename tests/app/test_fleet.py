@@ -417,3 +417,22 @@ def test_a_dry_run_of_a_gitops_release_shows_the_warning_with_the_plan(h: FleetH
 def test_nobody_else_may_deploy_through_a_gitops_confirmation(h: FleetHarness) -> None:
     install(h, "staging", manifest_objects=flux_objects())
     assert h.command("deploy", "shop staging", user=MALLORY).kind is ReplyKind.REFUSED
+
+
+def test_passive_notices_name_the_gitops_controller_and_its_object() -> None:
+    from dataclasses import replace
+
+    from bot.app.detection import actor_of
+    from bot.core.releases import decode_release_json
+    from tests.core.release_fixtures import release_json
+
+    plain = decode_release_json(release_json("shop", 2, manifest_objects=[deployment("shop-web")]))
+    by_flux = replace(plain, resources=tuple(flux_objects()))
+    assert actor_of(by_flux, ("helm-controller",)) == "Flux helm-controller (HelmRelease flux-system/shop)"
+    labelled = replace(plain, labels={FLUX_NAME: "shop"})  # the release record's own labels (helm 4)
+    assert actor_of(labelled, ()) == "Flux helm-controller (HelmRelease shop)"
+    assert actor_of(plain, ("helm",)) == "helm CLI"  # a person's helm upgrade renders no Flux marks
+    argo = deployment("shop-web")
+    argo["metadata"]["labels"] = {"argocd.argoproj.io/instance": "shop-prod"}
+    assert actor_of(replace(plain, resources=(argo,)), ()) == "Argo CD Application shop-prod"
+    assert actor_of(replace(plain, resources=(argo,)), ("helm",)) == "helm CLI"
