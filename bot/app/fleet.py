@@ -81,6 +81,7 @@ class Fleet:
         self.wake_delivery = wake_delivery
         self.failures_to_degrade = failures_to_degrade
         self._health = {name: ClusterHealth(name) for name in clusters}
+        self._announced: dict[str, ClusterHealth] = {}  # outages this process told the channels about
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -111,8 +112,9 @@ class Fleet:
     # -- checking -------------------------------------------------------------------------------------------
 
     def check(self, name: str, *, announce: bool) -> ClusterHealth:
-        """Probe one cluster once; with `announce` (the leader), tell the channels of its releases when it
-        goes down or comes back."""
+        """Probe one cluster once; with `announce` (the leader), tell the channels of its releases that it is
+        down (once per outage, also an outage that began before this replica led) and, after such a notice,
+        that it is back."""
         try:
             self.clusters[name].check()
             problem = None
@@ -128,8 +130,12 @@ class Fleet:
                         name, problem)
         elif transition == UP:
             log.info("cluster %s reachable again", name)
-        if transition is not None and announce:
-            self._announce(name, transition, before if transition == UP else after)
+        if announce:
+            if not after.reachable and name not in self._announced:
+                self._announced[name] = after
+                self._announce(name, DOWN, after)
+            elif after.reachable and name in self._announced:
+                self._announce(name, UP, self._announced.pop(name))
         return after
 
     def _announce(self, name: str, transition: str, outage: ClusterHealth) -> None:

@@ -218,6 +218,23 @@ def test_an_approval_clicked_while_its_cluster_is_down_stays_pending(h: FleetHar
     assert len(h.runs("prod")) == 1
 
 
+def test_an_outage_that_began_before_this_replica_led_is_announced_once_it_leads(h: FleetHarness) -> None:
+    h.clusters["prod"].down = "connection refused"
+    h.fleet.check("prod", announce=False)  # not leading yet: nothing said
+    assert h.posts() == []
+    h.fleet.check("prod", announce=True)
+    h.fleet.check("prod", announce=True)
+    assert [key.split(":")[1] for key, _, _ in h.posts()] == ["cluster-down"]
+    h.clusters["prod"].down = None
+    h.fleet.check("prod", announce=True)
+    assert [key.split(":")[1] for key, _, _ in h.posts()] == ["cluster-down", "cluster-up"]
+    h.clusters["staging"].down = "connection refused"
+    h.fleet.check("staging", announce=False)
+    h.clusters["staging"].down = None
+    h.fleet.check("staging", announce=True)  # back before anyone was told: no "reachable again" either
+    assert len(h.posts()) == 2
+
+
 # --- environments ---------------------------------------------------------------------------------------
 
 
