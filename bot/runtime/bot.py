@@ -160,7 +160,11 @@ class BotRuntime:
             cluster_problem=self.fleet.problem,
         )
         self.cards = CardMaker(
-            config=config, queries=self.queries, clusters=self.clusters, permalink=self._permalink
+            config=config,
+            queries=self.queries,
+            clusters=self.clusters,
+            permalink=self._permalink,
+            cluster_problem=self.fleet.problem,
         )
         self.delivery = DeliveryWorker(self.client, self.store, self._render_parent, clock=self.clock)
         self.sink = SlackSink(card_for=self.cards.card_for, clock=self.clock, wake=self.delivery.wake)

@@ -25,11 +25,13 @@ class CardMaker:
         queries: Queries,
         clusters: Mapping[str, KubeCluster],
         permalink: Callable[[str, str], str | None] = lambda channel, ts: None,
+        cluster_problem: Callable[[str], str | None] = lambda name: None,
     ) -> None:
         self.config = config
         self.queries = queries
         self.clusters = clusters
         self.permalink = permalink  # (channel, ts) -> a link to a posted message (chat.getPermalink)
+        self.cluster_problem = cluster_problem  # a card of a cluster that is down is drawn without asking it
         self._links: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -101,6 +103,8 @@ class CardMaker:
             return None
         if self.queries.settings_for(record) is None:
             return None  # not a release helmbot may deploy: no button
+        if self.cluster_problem(record.cluster) is not None:
+            return None  # unreachable: no button now (the delivery worker must not wait on a dead cluster)
         try:
             heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
         except (HelmbotError, KeyError):
