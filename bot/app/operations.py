@@ -25,6 +25,7 @@ from bot.store.records import DeployRecord, OutboxMessage
 log = logging.getLogger("helmbot.app")
 
 LOCK_SLACK = timedelta(minutes=10)  # a lock outlives helm's own bound by this much (then it expires)
+FRESH_WAIT = 15.0  # after helm returns, how long a stale view of Helm's storage may take to catch up
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,15 @@ class Operations:
         if record is None:
             return
         if record.revision is None:
+            record = self.attach_new_revision(record) or record
+        if record.revision is None:
+            # Our view of Helm's storage may be stale (a watch reconnecting after an outage): the revision
+            # helm wrote may just not be in it yet. Never fail a deploy on a view that cannot be trusted.
+            cluster = self.clusters[record.cluster]
+            if not cluster.wait_releases_fresh(record.namespace, FRESH_WAIT):
+                log.warning("deploy %s: helm returned but Helm's storage cannot be read yet; the revision is "
+                            "attached once it can (or the deploy ends as abandoned)", record.id)  # fmt: skip
+                return
             record = self.attach_new_revision(record) or record
         if record.revision is not None:
             if error is not None:

@@ -114,6 +114,10 @@ class ClusterPort(Protocol):
 
     def releases_synced(self, namespace: str) -> bool: ...
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        """Block until the view of Helm's storage is complete and current; False after `timeout`."""
+        ...
+
     def drive(
         self,
         tracker: ReleaseTracker,

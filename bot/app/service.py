@@ -251,7 +251,10 @@ class HelmBot:
         if target_revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
         if not self._once(f"rollback-of:{deploy_id}"):
-            return Reply.refused(f"a rollback of {settings.label} from this message was already started")
+            return Reply.refused(
+                f"a rollback of {settings.label} from this message was already started (or awaits its "
+                "confirmation)"
+            )
         command = RollbackCommand(settings.name, settings.environment, target_revision)
         request = check_rollback(self.config, command, actor)
         owner = self._gitops_owner(request)

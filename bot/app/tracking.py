@@ -94,11 +94,12 @@ class TrackingService:
                 counts[track.record.cluster] = counts.get(track.record.cluster, 0) + 1
         return counts
 
-    def resume(self) -> int:
-        """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
-        to pick up deploys started by other replicas). Returns how many were newly followed."""
+    def resume(self, cluster: str | None = None) -> int:
+        """Follow every active deploy the store knows of (of one cluster), at start, on becoming its
+        leader, and periodically to pick up deploys started by other replicas. Returns how many were newly
+        followed."""
         started = 0
-        for record in self.store.active_deploys():
+        for record in self.store.active_deploys(cluster):
             if record.revision is not None and self.follow(record):
                 started += 1
         return started
@@ -168,6 +169,13 @@ class TrackingService:
         if track is not None:
             with track.lock:
                 track.driver.close()
+
+    def stop_cluster(self, cluster: str) -> None:
+        """Another replica leads this cluster now: its deploys are no longer followed here."""
+        with self._lock:
+            ids = [deploy_id for deploy_id, track in self._tracks.items() if track.record.cluster == cluster]
+        for deploy_id in ids:
+            self.stop(deploy_id)
 
     def stop_all(self) -> None:
         """Clean shutdown: no new ticks, and every tracker's latest state is already stored (each tick

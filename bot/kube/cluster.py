@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,6 +122,20 @@ class KubeCluster:
     def releases_synced(self, namespace: str) -> bool:
         snapshot = self._secret_informer(namespace).snapshot()
         return snapshot.synced and snapshot.fresh
+
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        """Wait until the view of Helm's storage is complete and current (a watch reconnecting after an
+        outage may still miss what helm just wrote); False when it is not within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while not self.releases_synced(namespace):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def retry_now(self) -> None:
+        """The API server answers again: informers backing off reconnect now, not after their back-off."""
+        self.registry.retry_now()
 
     def revisions(self, namespace: str, release: str | None = None) -> list[RevisionHead]:
         """Every stored revision in the namespace (of one release), oldest first."""

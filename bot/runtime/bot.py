@@ -109,12 +109,13 @@ class BotRuntime:
         self.secrets = Secrets.from_env(env)
         self.secrets.check(config.slack.mode)
         self._stop = threading.Event()
-        self._leading = False
+        self._leading = False  # leads the home cluster: delivers Slack messages, housekeeping, notices
+        self._led: set[str] = set()  # clusters whose releases this replica follows and watches
         self._lead_lock = threading.Lock()
-        self._unwatch: list[Callable[[], None]] = []
+        self._unwatch: dict[str, list[Callable[[], None]]] = {}
         self.http: BotHttpServer | None = None
         self.socket: object | None = None
-        self.elector: LeaderElector | None = None
+        self.electors: dict[str, LeaderElector] = {}
         self.slack_ok: str | None = "not checked yet"
         self._scanned: set[tuple[str, str]] = set()  # (cluster, namespace) looked at since leading
 
@@ -319,29 +320,43 @@ class BotRuntime:
 
     # -- leadership ---------------------------------------------------------------------------------
 
+    @property
+    def home(self) -> str:
+        """The cluster whose Lease elects the replica that delivers messages (leader_election.cluster)."""
+        le = self.config.leader_election.cluster
+        return le if le in self.clusters else next(iter(self.clusters))
+
     def _follow(self, record: DeployRecord) -> None:
-        if self._leading and record.revision is not None:
+        if record.revision is not None and record.cluster in self._led:
             self.tracking.follow(record)
 
-    def _lead(self) -> None:
+    def _lead(self, cluster: str) -> None:
+        """Leadership is per cluster (a Lease in each): the leader of a cluster follows and watches its
+        releases; the leader of the home cluster also delivers the outbox, keeps house and tells channels of
+        outages. A cluster that cannot be reached loses its leader and nothing else."""
+        home = cluster == self.home
         with self._lead_lock:
-            if self._leading or self._stop.is_set():
+            if cluster in self._led or self._stop.is_set():
                 return
-            self._leading = True
-            metrics.LEADER.set(1)
-        log.info("leading: following releases, noticing revisions, delivering messages")
-        self.delivery.start()
-        self._scanned.clear()
-        for cluster, namespaces in self._namespaces().items():
-            for namespace in sorted(namespaces):
-                # Each namespace of each cluster is looked at on its own job, as soon as its informer has
-                # listed (the watch wakes the job): a cluster that does not answer holds up nothing else.
-                key = f"detect:{cluster}:{namespace}"
-                self._unwatch.append(self.clusters[cluster].watch_releases(namespace, self._waker(key)))
-                self.scheduler.every(key, DETECT_INTERVAL, self._scanner(cluster, namespace))
-        self.tracking.resume()
-        self.scheduler.every("resume", RESUME_INTERVAL, self._resume, first_run=False)
-        self.scheduler.every("housekeeping", HOUSEKEEPING_INTERVAL, self._housekeeping)
+            self._led.add(cluster)
+            if home:
+                self._leading = True
+                metrics.LEADER.set(1)
+        log.info("leading cluster %s: following its releases, noticing revisions%s", cluster,
+                 ", delivering messages" if home else "")  # fmt: skip
+        if home:
+            self.delivery.start()
+            self.scheduler.every("housekeeping", HOUSEKEEPING_INTERVAL, self._housekeeping)
+        unwatch = self._unwatch.setdefault(cluster, [])
+        for namespace in sorted(self._namespaces().get(cluster, ())):
+            # Each namespace is looked at on its own job, as soon as its informer has listed (the watch wakes
+            # the job): a cluster that does not answer holds up nothing else.
+            key = f"detect:{cluster}:{namespace}"
+            self._scanned.discard((cluster, namespace))
+            unwatch.append(self.clusters[cluster].watch_releases(namespace, self._waker(key)))
+            self.scheduler.every(key, DETECT_INTERVAL, self._scanner(cluster, namespace))
+        self.tracking.resume(cluster)
+        self.scheduler.every(f"resume:{cluster}", RESUME_INTERVAL, self._resumer(cluster), first_run=False)
 
     def _health_checker(self, name: str) -> Callable[[], None]:
         return lambda: self._check_cluster(name)
@@ -352,8 +367,11 @@ class BotRuntime:
     def _scanner(self, cluster: str, namespace: str) -> Callable[[], None]:
         return lambda: self._scan(cluster, namespace)
 
-    def _resume(self) -> None:
-        self.tracking.resume()
+    def _resumer(self, cluster: str) -> Callable[[], None]:
+        def resume() -> None:
+            self.tracking.resume(cluster)
+
+        return resume
 
     def _scan(self, cluster: str, namespace: str) -> None:
         """The first look after becoming leader catches up (announces once what changed while nobody
@@ -370,24 +388,31 @@ class BotRuntime:
             log.warning("release detection in %s/%s: %s", cluster, namespace, describe_error(exc))
 
     def _check_cluster(self, name: str) -> None:
+        before = self.fleet.health(name)
         health = self.fleet.check(name, announce=self._leading)
+        if health.reachable and (before.failures or not before.reachable):
+            self.clusters[name].retry_now()  # its informers' back-off may have grown to 30 s meanwhile
         metrics.CLUSTER_REACHABLE.labels(name).set(1 if health.reachable else 0)
 
-    def _unlead(self) -> None:
+    def _unlead(self, cluster: str) -> None:
+        home = cluster == self.home
         with self._lead_lock:
-            if not self._leading:
+            if cluster not in self._led:
                 return
-            self._leading = False
-            metrics.LEADER.set(0)
-        log.warning("not leading any more: stopping background work")
-        for unwatch in self._unwatch:
+            self._led.discard(cluster)
+            if home:
+                self._leading = False
+                metrics.LEADER.set(0)
+        log.warning("not leading cluster %s any more: stopping its background work", cluster)
+        for unwatch in self._unwatch.pop(cluster, []):
             unwatch()
-        self._unwatch.clear()
         for job in self.scheduler.jobs():
-            if job.startswith(("detect:", "track:")) or job in ("resume", "housekeeping"):
+            if job.startswith(f"detect:{cluster}:") or job == f"resume:{cluster}":
                 self.scheduler.cancel(job)
-        self.tracking.stop_all()
-        self.delivery.stop()
+        self.tracking.stop_cluster(cluster)
+        if home:
+            self.scheduler.cancel("housekeeping")
+            self.delivery.stop()
 
     def _count_verdict(self, record: DeployRecord) -> None:
         metrics.DEPLOYS.labels(record.cluster, record.operation, record.origin, record.status).inc()
@@ -476,14 +501,19 @@ class BotRuntime:
                 renew_deadline=le.renew_deadline.total_seconds(),
                 retry_period=le.retry_period.total_seconds(),
             )
-            cluster = self.clusters.get(le.cluster) or next(iter(self.clusters.values()))
-            self.elector = LeaderElector(
-                cluster.client, settings, on_started=self._lead, on_stopped=self._unlead
-            )
-            self.elector.start()
+            for name, cluster in self.clusters.items():
+                self.electors[name] = LeaderElector(
+                    cluster.client, settings, on_started=self._leader_of(name, True),
+                    on_stopped=self._leader_of(name, False),
+                )  # fmt: skip
+                self.electors[name].start()
         else:
-            self._lead()
+            for name in self.clusters:
+                self._lead(name)
         return self
+
+    def _leader_of(self, cluster: str, leading: bool) -> Callable[[], None]:
+        return (lambda: self._lead(cluster)) if leading else (lambda: self._unlead(cluster))
 
     def stop(self, *, drain: float = 3.0) -> None:
         self._stop.set()
@@ -499,8 +529,8 @@ class BotRuntime:
         self.tracking.stop_all()
         if self._leading:
             self.delivery.stop(drain=drain)
-        if self.elector is not None:
-            self.elector.stop(release=True)
+        for elector in self.electors.values():
+            elector.stop(release=True)
         self.helm_pool.shutdown(wait=False, cancel_futures=True)
         for cluster in self.clusters.values():
             cluster.close()

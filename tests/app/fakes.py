@@ -65,6 +65,9 @@ class FakeCluster:
     def releases_synced(self, namespace: str) -> bool:
         return self.synced
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        return self.releases_synced(namespace)
+
     def drive(self, tracker: ReleaseTracker, *, namespace: str, release: str, revision: int,
               on_change: Callable[[], None]) -> Any:
         self.driven.append((release, revision))

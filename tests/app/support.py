@@ -130,6 +130,9 @@ class FakeCluster:
     def releases_synced(self, namespace: str) -> bool:
         return True
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        return self.releases_synced(namespace)
+
     def drive(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the façade never tracks")
 
