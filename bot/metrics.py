@@ -28,6 +28,9 @@ SLACK_RATE_LIMITED = Counter("helmbot_slack_rate_limited_total", "Slack 429 answ
                              registry=REGISTRY)
 KUBE_ERRORS = Counter("helmbot_kube_errors_total", "Kubernetes API errors, by cluster and kind of error",
                       ["cluster", "error"], registry=REGISTRY)
+CLUSTER_REACHABLE = Gauge("helmbot_cluster_reachable",
+                          "1 while the cluster's API server answers helmbot's probes, 0 while it does not",
+                          ["cluster"], registry=REGISTRY)
 LEADER = Gauge("helmbot_leader", "1 when this replica is the leader (tracks and posts)", registry=REGISTRY)
 OUTBOX_DEPTH = Gauge("helmbot_outbox_depth", "Slack messages stored but not yet delivered", registry=REGISTRY)
 COMMANDS = Counter("helmbot_commands_total", "Slash commands and clicks, by name and outcome",

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from bot.app.operations import Operations, new_deploy_id, parent_message
 from bot.app.ports import Clock, ClusterPort, RevisionHeadLike, Target
+from bot.core.gitops import FLUX, owner_from_labels, owner_from_objects
 from bot.core.planning import detect_operation
 from bot.core.releases import Release
 from bot.store import Store
@@ -188,11 +189,16 @@ KNOWN_MANAGERS = {
 
 
 def actor_of(release: Release | None, managers: tuple[str, ...] = ()) -> str:
-    """Who made a revision, as far as Helm's record tells: the controller that labels its releases (Flux),
-    else its storage record's field manager (the helm CLI, a controller)."""
-    labels = release.labels if release is not None else {}
-    if any(k.startswith("helm.toolkit.fluxcd.io/") for k in labels or {}):
-        return "Flux helm-controller"
+    """Who made a revision, as far as Helm's record tells: the GitOps controller whose marks its objects
+    carry (Flux's post-renderer labels every object it renders, naming its HelmRelease; a person's `helm
+    upgrade` of the same release renders none), else its storage record's field manager (the helm CLI, a
+    controller)."""
+    if release is not None:
+        owner = owner_from_labels(release.labels) or owner_from_objects(release.resources)
+        if owner is not None and (owner.controller == FLUX or "helm" not in managers):
+            return owner.actor
+        if any(k.startswith("helm.toolkit.fluxcd.io/") for k in release.labels or {}):
+            return "Flux helm-controller"
     for manager in managers:
         if manager in KNOWN_MANAGERS:
             return KNOWN_MANAGERS[manager]

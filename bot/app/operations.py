@@ -25,6 +25,7 @@ from bot.store.records import DeployRecord, OutboxMessage
 log = logging.getLogger("helmbot.app")
 
 LOCK_SLACK = timedelta(minutes=10)  # a lock outlives helm's own bound by this much (then it expires)
+FRESH_WAIT = 15.0  # after helm returns, how long a stale view of Helm's storage may take to catch up
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class HelmJob:
     operation: str  # "upgrade" | "rollback"
     chart: str | None = None
     version: str | None = None
-    values: tuple[tuple[str, str], ...] = ()
+    values: tuple[tuple[str, str], ...] = ()  # --set (typed by helm: "3" is a number, "true" a boolean)
+    string_values: tuple[tuple[str, str], ...] = ()  # --set-string (promotions carry strings as strings)
     values_files: tuple[str, ...] = ()
     revision: int | None = None  # rollback target (None: the previous one)
     helm_timeout: timedelta = timedelta(minutes=5)
@@ -190,6 +192,7 @@ class Operations:
                     description=description,
                     create_namespace=job.create_namespace,
                     wait=job.wait,
+                    string_values=dict(job.string_values),
                 )
         except Exception as exc:  # the story of a failed helm run is told in Slack, not lost in a thread
             error = exc
@@ -207,6 +210,15 @@ class Operations:
         if record is None:
             return
         if record.revision is None:
+            record = self.attach_new_revision(record) or record
+        if record.revision is None:
+            # Our view of Helm's storage may be stale (a watch reconnecting after an outage): the revision
+            # helm wrote may just not be in it yet. Never fail a deploy on a view that cannot be trusted.
+            cluster = self.clusters[record.cluster]
+            if not cluster.wait_releases_fresh(record.namespace, FRESH_WAIT):
+                log.warning("deploy %s: helm returned but Helm's storage cannot be read yet; the revision is "
+                            "attached once it can (or the deploy ends as abandoned)", record.id)  # fmt: skip
+                return
             record = self.attach_new_revision(record) or record
         if record.revision is not None:
             if error is not None:
@@ -294,7 +306,8 @@ class PendingRelease(HelmbotError):
 
 def with_values_hidden(job: HelmJob) -> HelmJob:
     """For audit records: the keys stay, the values do not."""
-    return replace(job, values=tuple((k, "***") for k, _ in job.values))
+    return replace(job, values=tuple((k, "***") for k, _ in job.values),
+                   string_values=tuple((k, "***") for k, _ in job.string_values))
 
 
 def job_summary(job: HelmJob) -> Mapping[str, object]:
@@ -302,7 +315,7 @@ def job_summary(job: HelmJob) -> Mapping[str, object]:
         "operation": job.operation,
         "chart": job.chart,
         "version": job.version,
-        "value_keys": [k for k, _ in job.values],
+        "value_keys": [k for k, _ in (*job.values, *job.string_values)],
         "revision": job.revision,
         "helm_timeout": int(job.helm_timeout.total_seconds()),
     }

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.events import TrackEvent
+from bot.core.gitops import GitOpsOwner
 from bot.core.releases import Release
 from bot.core.summary import TrackSummary
 from bot.core.tracking import LogRequest, ReleaseTracker
@@ -58,6 +59,7 @@ class HelmPort(Protocol):
         description: str,
         create_namespace: bool,
         wait: bool,
+        string_values: Mapping[str, str] | None = None,
     ) -> None: ...
 
     def rollback(self, target: Target, *, revision: int | None, timeout: timedelta, wait: bool) -> None: ...
@@ -71,6 +73,7 @@ class HelmPort(Protocol):
         values: Mapping[str, str],
         values_files: Sequence[str],
         is_upgrade: bool,
+        string_values: Mapping[str, str] | None = None,
     ) -> str: ...
 
     def get_values(self, target: Target, *, revision: int | None = None) -> dict[str, Any]: ...
@@ -111,6 +114,10 @@ class ClusterPort(Protocol):
 
     def releases_synced(self, namespace: str) -> bool: ...
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        """Block until the view of Helm's storage is complete and current; False after `timeout`."""
+        ...
+
     def drive(
         self,
         tracker: ReleaseTracker,
@@ -129,6 +136,10 @@ class ClusterPort(Protocol):
 
     def check(self) -> None:
         """Raise a HelmbotError when the API server cannot be reached or refuses us."""
+        ...
+
+    def gitops_owner(self, namespace: str, release: str) -> GitOpsOwner | None:
+        """The Flux HelmRelease or Argo CD Application that reconciles the release, if any (a few reads)."""
         ...
 
 

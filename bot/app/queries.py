@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.app.commands import PromoteCommand
+from bot.app.commands import CommandError
 from bot.app.ports import Actor, Clock, ClusterPort, HelmPort, Target
 from bot.app.replies import Reply
-from bot.app.requests import CheckedRequest, check_deployer, check_values, resolve, target_of
+from bot.app.requests import CheckedRequest, resolve, target_of
 from bot.app.views import HelpView, HistoryView, PlanView, RevisionLine, StatusView
 from bot.config import Config, ReleaseSettings, freeze_active
 from bot.core.plans import (
@@ -42,8 +42,8 @@ HELP = (
     ),
     ("/rollback RELEASE [ENV] [REVISION]", "roll back (default: the last good revision), after a preflight"),
     (
-        "/promote RELEASE FROM_ENV TO_ENV",
-        "deploy to TO_ENV the chart version and allowed values FROM_ENV runs",
+        "/promote RELEASE FROM_ENV TO_ENV [--dry-run]",
+        "deploy to TO_ENV the chart version and allowed values FROM_ENV runs now",
     ),
     ("/helmbot status RELEASE [ENV]", "the release's current revision, what runs, who holds it"),
     ("/helmbot history RELEASE [ENV]", "revisions with who deployed them and helmbot's verdict"),
@@ -68,12 +68,14 @@ class Queries:
         clusters: Mapping[str, ClusterPort],
         helm_for: Callable[[str], HelmPort],
         clock: Clock,
+        cluster_problem: Callable[[str], str | None] = lambda name: None,
     ) -> None:
         self.config = config
         self.store = store
         self.clusters = clusters
         self.helm_for = helm_for
         self.clock = clock
+        self.cluster_problem = cluster_problem  # why a cluster cannot be read now (bot.app.fleet)
 
     def settings_for(self, record: DeployRecord) -> ReleaseSettings | None:
         for settings in self.config.releases:
@@ -153,6 +155,9 @@ class Queries:
         )
         freeze = freeze_active(self.config.freezes, settings.name, settings.environment, self.clock())
         freeze_text = (freeze.reason or "deploy freeze") if freeze is not None else None
+        problem = self.cluster_problem(target.cluster)
+        if problem is not None:  # answer at once: the other environments are still worth reading
+            return replace(base, freeze=freeze_text, error=problem)
         try:
             heads = list(self.clusters[target.cluster].revisions(target.namespace, target.release))
         except HelmbotError as exc:
@@ -195,6 +200,9 @@ class Queries:
     def history(self, release: str, environment: str | None) -> Reply:
         settings = resolve(self.config, release, environment)
         target = target_of(settings)
+        problem = self.cluster_problem(target.cluster)
+        if problem is not None:
+            raise CommandError(f"{settings.label}: {problem}")
         ours = {r.revision: r for r in self.store.recent_deploys(*_key(target), limit=50)}
         lines = []
         for rel in reversed(self._history(target)[-20:]):
@@ -234,13 +242,14 @@ class Queries:
                 values=dict(job.values),
                 values_files=list(job.values_files),
                 is_upgrade=current is not None,
+                string_values=dict(job.string_values),
             )
             values_from = helm.get_values(target) if current is not None else None
             rendered = RenderedChart.from_template(
                 text, namespace=target.namespace, chart_name=info.name, chart_version=info.version
             )
             values_to = copy.deepcopy(values_from or {})  # the command's values go on a copy, nested too
-            for key, value in job.values:
+            for key, value in (*job.values, *job.string_values):
                 _set_dotted(values_to, key, value)
             plan = plan_deploy(
                 current,
@@ -303,45 +312,6 @@ class Queries:
             hazards=tuple(f"{h.message} — {h.fix}" for h in preflight.hazards),
         )
 
-    def promote(
-        self, command: PromoteCommand, actor: Actor, start: Callable[[CheckedRequest, Actor], Reply]
-    ) -> Reply:
-        source = resolve(self.config, command.release, command.from_environment)
-        dest = resolve(self.config, command.release, command.to_environment)
-        check_deployer(dest, actor)
-        history = self._history(target_of(source))
-        if not history:
-            return Reply.refused(f"{source.label} is not installed: nothing to promote")
-        running = history[-1]
-        values = self.helm_for(source.cluster).get_values(target_of(source))
-        carried = tuple((k, str(v)) for k, v in _flatten(values).items() if dest.allows_value(k))
-        check_values(dest, carried)
-        from bot.app.operations import HelmJob
-
-        job = HelmJob(
-            operation="upgrade",
-            chart=dest.chart,
-            version=running.chart_version,
-            values=carried,
-            values_files=tuple(dest.values_files),
-            helm_timeout=dest.helm_timeout,
-            create_namespace=dest.create_namespace,
-        )
-        freeze = freeze_active(self.config.freezes, dest.name, dest.environment, self.clock())
-        reason = (
-            f"deploy freeze: {freeze.reason}"
-            if freeze is not None
-            else "protected release"
-            if dest.protected
-            else None
-        )
-        keys = ", ".join(k for k, _ in carried) or "no values"
-        summary = (
-            f"promote {source.label} revision {running.revision} (chart {running.chart_version}, "
-            f"{keys}) to {dest.label}"
-        )
-        return start(CheckedRequest(dest, target_of(dest), job, reason, summary), actor)
-
 
 def _key(target: Target) -> tuple[str, str, str]:
     return target.cluster, target.namespace, target.release
@@ -369,14 +339,3 @@ def _set_dotted(values: dict[str, object], key: str, value: object) -> None:
             node[part] = child
         node = child
     node[parts[-1]] = value
-
-
-def _flatten(values: Mapping[str, object], prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, path + "."))
-        else:
-            out[path] = value
-    return out

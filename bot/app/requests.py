@@ -25,6 +25,7 @@ class CheckedRequest:
     job: HelmJob
     needs_approval: str | None = None  # why ("protected release", "deploy freeze: ...") or None
     summary: str = ""  # what it does, without values: "chart 1.5.0, sets image.tag"
+    promoted_from: dict[str, Any] | None = None  # a promotion's source revision (bot.app.promotion)
 
 
 def resolve(config: Config, release: str, environment: str | None) -> ReleaseSettings:
@@ -119,6 +120,7 @@ def job_to_dict(job: HelmJob) -> dict[str, Any]:
         "chart": job.chart,
         "version": job.version,
         "values": [list(v) for v in job.values],
+        "string_values": [list(v) for v in job.string_values],
         "values_files": list(job.values_files),
         "revision": job.revision,
         "helm_timeout": job.helm_timeout.total_seconds(),
@@ -133,6 +135,7 @@ def job_from_dict(raw: dict[str, Any]) -> HelmJob:
         chart=raw.get("chart"),
         version=raw.get("version"),
         values=tuple((str(k), str(v)) for k, v in raw.get("values") or ()),
+        string_values=tuple((str(k), str(v)) for k, v in raw.get("string_values") or ()),
         values_files=tuple(raw.get("values_files") or ()),
         revision=raw.get("revision"),
         helm_timeout=timedelta(seconds=float(raw.get("helm_timeout") or 300)),

@@ -34,8 +34,10 @@ from bot.app.commands import (
     parse_promote,
     parse_rollback,
 )
+from bot.app.fleet import Fleet
 from bot.app.operations import HelmJob, LockHeld, Operations, PendingRelease, job_summary, new_deploy_id
 from bot.app.ports import Actor, Clock, ClusterPort
+from bot.app.promotion import promotion_request
 from bot.app.queries import Queries
 from bot.app.replies import Reply, ReplyKind
 from bot.app.requests import (
@@ -50,7 +52,8 @@ from bot.app.requests import (
     target_of,
 )
 from bot.app.views import ApprovalView, PlanView, PreflightView
-from bot.config import Config
+from bot.config import Config, ReleaseSettings
+from bot.core.gitops import GitOpsOwner
 from bot.errors import HelmbotError, describe_error
 from bot.store import Store
 from bot.store.records import Approval, AuditEntry
@@ -74,6 +77,7 @@ class HelmBot:
         clock: Clock,
         post_card: Callable[[str, Any], None],
         show_logs: Callable[[str, Actor], Reply] | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -83,6 +87,7 @@ class HelmBot:
         self.clock = clock
         self.post_card = post_card  # (channel, view): a card posted in a channel (approval requests)
         self.show_logs = show_logs  # (deploy id, actor): a failed deploy's logs into its thread
+        self.fleet = fleet  # which clusters are reachable (None: all are assumed to be)
 
     # -- entry points -------------------------------------------------------------------------------------
 
@@ -136,8 +141,12 @@ class HelmBot:
 
     def deploy(self, command: DeployCommand, actor: Actor, *, request_key: str | None = None) -> Reply:
         request = check_deploy(self.config, command, actor, self.clock())
+        self._ensure_reachable(request.settings)
         if command.dry_run:
             return self._plan_with_deploy_button(request, actor)
+        owner = self._gitops_owner(request)
+        if owner is not None:
+            return self._gitops_confirm(request, actor, owner)
         if request.needs_approval:
             return self._ask_approval(request, actor, request_key)
         return self._start(request, actor, request_key or new_deploy_id())
@@ -149,15 +158,23 @@ class HelmBot:
         if not isinstance(reply.card, PlanView):
             return reply
         pending = self._pending(request, actor, kind="confirm", reason="confirmation", ttl=CONFIRM_TTL)
-        label = "Ask for approval" if request.needs_approval else "Deploy this"
-        card = replace(reply.card, confirm_value=pending.id, confirm_label=label)
+        owner = self._gitops_owner(request)
+        label = "Ask for approval" if request.needs_approval else "Deploy anyway" if owner else "Deploy this"
+        hazards = (owner.warning("deploy"),) if owner is not None else ()
+        card = replace(
+            reply.card, confirm_value=pending.id, confirm_label=label, hazards=hazards + reply.card.hazards
+        )
         return replace(reply, card=card)
 
     def rollback(self, command: RollbackCommand, actor: Actor) -> Reply:
         request = check_rollback(self.config, command, actor)
+        self._ensure_reachable(request.settings)
         preflight = self.queries.rollback_preflight(request)
         if isinstance(preflight, Reply):
             return preflight
+        owner = self._gitops_owner(request)
+        if owner is not None:  # the preflight's button is the explicit confirmation
+            preflight = replace(preflight, hazards=(owner.warning("rollback"), *preflight.hazards))
         if command.dry_run:
             view = PreflightView(preflight.title, preflight.lines, "", hazards=preflight.hazards)
             return Reply.info(view.title, card=view)
@@ -171,13 +188,33 @@ class HelmBot:
             title=preflight.title,
             lines=preflight.lines,
             confirm_value=pending.id,
-            confirm_label=f"Roll back to revision {preflight.revision}",
+            confirm_label=f"Roll back to revision {preflight.revision}" + (" anyway" if owner else ""),
             hazards=preflight.hazards,
         )
-        return Reply.info(view.title, card=view)
+        return Reply.info(view.title, card=view, **({"gitops": owner.controller} if owner else {}))
 
     def promote(self, command: PromoteCommand, actor: Actor) -> Reply:
-        return self.queries.promote(command, actor, start=self._start_or_approve)
+        request = promotion_request(
+            self.config,
+            command,
+            actor,
+            clusters=self.clusters,
+            helm_for=self.queries.helm_for,
+            store=self.store,
+            now=self.clock(),
+            ensure_reachable=self._ensure_reachable,
+        )
+        if command.dry_run:
+            return self._plan_with_deploy_button(request, actor)
+        owner = self._gitops_owner(request)
+        if owner is not None:
+            return self._gitops_confirm(request, actor, owner)
+        if request.needs_approval:
+            return self._ask_approval(request, actor, None)
+        # stored like any request, so the deploy's card can name (and link) the revision it promotes
+        row = self._pending(request, actor, kind="promotion", reason="promotion", ttl=CONFIRM_TTL)
+        self.store.decide_approval(row.id, status="approved", decided_by=actor.user_id, now=self.clock())
+        return self._start(request, actor, row.id)
 
     def helmbot(self, command: HelmbotCommand, actor: Actor) -> Reply:
         if command.action == "help":
@@ -200,6 +237,7 @@ class HelmBot:
         if settings is None:
             return Reply.refused(f"{record.release} is no longer in helmbot's configuration")
         check_deployer(settings, actor)
+        self._ensure_reachable(settings)
         current = self.queries.current_revision(record)
         if record.revision is None or current != record.revision:
             now_at = f"revision {current}" if current is not None else "no revision"
@@ -213,9 +251,15 @@ class HelmBot:
         if target_revision is None:
             return Reply.refused(f"there is no earlier good revision of {settings.label} to roll back to")
         if not self._once(f"rollback-of:{deploy_id}"):
-            return Reply.refused(f"a rollback of {settings.label} from this message was already started")
+            return Reply.refused(
+                f"a rollback of {settings.label} from this message was already started (or awaits its "
+                "confirmation)"
+            )
         command = RollbackCommand(settings.name, settings.environment, target_revision)
         request = check_rollback(self.config, command, actor)
+        owner = self._gitops_owner(request)
+        if owner is not None:
+            return self._gitops_confirm(request, actor, owner)
         if request.needs_approval:
             return self._ask_approval(request, actor, f"rollback-of:{deploy_id}")
         return self._start(request, actor, new_deploy_id())
@@ -229,6 +273,7 @@ class HelmBot:
             return Reply.refused("only the person who asked can confirm this")
         request = self._request_of(approval)
         check_deployer(request.settings, actor)
+        self._ensure_reachable(request.settings)  # before the request is used up
         decided = self.store.decide_approval(
             pending_id, status="approved", decided_by=actor.user_id, now=self.clock()
         )
@@ -295,6 +340,8 @@ class HelmBot:
             return Reply.refused("a second person must approve: you asked for this deploy")
         if not request.settings.may_approve(actor.user_id, actor.groups):
             return Reply.refused(f"you are not an approver of {request.settings.label}")
+        if status == "approved":
+            self._ensure_reachable(request.settings)  # the approval stays pending for later
         decided = self.store.decide_approval(
             approval_id, status=status, decided_by=actor.user_id, now=self.clock()
         )
@@ -309,11 +356,6 @@ class HelmBot:
         return self._start(request, requester, approval_id, approved_by=actor.user_id)
 
     # -- shared steps ---------------------------------------------------------------------------------
-
-    def _start_or_approve(self, request: CheckedRequest, actor: Actor) -> Reply:
-        if request.needs_approval:
-            return self._ask_approval(request, actor, None)
-        return self._start(request, actor, new_deploy_id())
 
     def _start(
         self, request: CheckedRequest, actor: Actor, request_id: str, *, approved_by: str | None = None
@@ -387,6 +429,7 @@ class HelmBot:
                 "job": job_to_dict(request.job),
                 "summary": request.summary,
                 "reason": reason,
+                **({"promoted_from": request.promoted_from} if request.promoted_from else {}),
             },
             requested_by=actor.user_id,
             approvers=list(settings.approvers),
@@ -444,7 +487,46 @@ class HelmBot:
         needs = None
         if approval.request.get("kind") == "confirm":
             needs = approval_reason(self.config, settings, job.operation, self.clock())
-        return CheckedRequest(settings, target_of(settings), job, needs, str(approval.request.get("summary")))
+        promoted = approval.request.get("promoted_from")
+        return CheckedRequest(
+            settings,
+            target_of(settings),
+            job,
+            needs,
+            str(approval.request.get("summary")),
+            promoted_from=promoted if isinstance(promoted, dict) else None,
+        )
+
+    def _ensure_reachable(self, settings: ReleaseSettings) -> None:
+        if self.fleet is not None:
+            self.fleet.ensure_reachable(settings)
+
+    def _gitops_owner(self, request: CheckedRequest) -> GitOpsOwner | None:
+        """The GitOps controller reconciling the target, if any; unknown (None) when it cannot be read
+        (the operation itself then says what is wrong with the cluster)."""
+        target = request.target
+        try:
+            return self.clusters[target.cluster].gitops_owner(target.namespace, target.release)
+        except HelmbotError as exc:
+            log.warning("cannot tell whether %s is GitOps-managed: %s", target, describe_error(exc))
+            return None
+
+    def _gitops_confirm(self, request: CheckedRequest, actor: Actor, owner: GitOpsOwner) -> Reply:
+        """A GitOps-managed release: say what the controller will do, run only after an explicit click."""
+        rollback = request.job.operation == "rollback"
+        operation = "rollback" if rollback else "deploy"
+        pending = self._pending(request, actor, kind="confirm", reason="gitops", ttl=CONFIRM_TTL)
+        settings = request.settings
+        view = PreflightView(
+            title=f"{settings.label} is managed by {owner.controller}",
+            lines=(
+                owner.warning(operation),
+                f"Requested: {request.summary}. Nothing has run yet.",
+            ),
+            confirm_value=pending.id,
+            confirm_label=("Roll back anyway" if rollback else "Deploy anyway"),
+        )
+        return Reply.info(view.title, card=view, gitops=owner.controller, confirm_id=pending.id)
 
     def expire_approvals(self, now: datetime) -> int:
         """Mark overdue approvals expired and update their cards; returns how many."""

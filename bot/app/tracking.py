@@ -89,12 +89,21 @@ class TrackingService:
         with self._lock:
             return list(self._tracks)
 
-    def resume(self) -> int:
-        """Follow every active deploy the store knows of (at start, on becoming leader, and periodically
-        to pick up deploys started by other replicas). Returns how many were newly followed."""
+    def following_by_cluster(self) -> dict[str, int]:
+        """How many deploys are followed per cluster (a metric label: bounded by the configuration)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for track in self._tracks.values():
+                counts[track.record.cluster] = counts.get(track.record.cluster, 0) + 1
+        return counts
+
+    def resume(self, cluster: str | None = None) -> int:
+        """Follow every active deploy the store knows of (of one cluster), at start, on becoming its
+        leader, and periodically to pick up deploys started by other replicas. Returns how many were newly
+        followed."""
         started = 0
         followed = set(self.following())
-        for deploy_id, revision in self.store.active_deploy_refs():
+        for deploy_id, revision in self.store.active_deploy_refs(cluster):
             if revision is None or deploy_id in followed:
                 continue
             record = self.store.get_deploy(deploy_id)
@@ -167,6 +176,13 @@ class TrackingService:
         if track is not None:
             with track.lock:
                 track.driver.close()
+
+    def stop_cluster(self, cluster: str) -> None:
+        """Another replica leads this cluster now: its deploys are no longer followed here."""
+        with self._lock:
+            ids = [deploy_id for deploy_id, track in self._tracks.items() if track.record.cluster == cluster]
+        for deploy_id in ids:
+            self.stop(deploy_id)
 
     def stop_all(self) -> None:
         """Clean shutdown: no new ticks, and every tracker's latest state is already stored (each tick

@@ -226,10 +226,11 @@ def history_argv(release: str, *, namespace: str, max_revisions: int | None = No
 
 def template_argv(release: str, chart: str, *, namespace: str = "default",
                   set_values: Mapping[str, str] | None = None, values_files: Sequence[str] = (),
-                  policy: ValuesPolicy | None = None) -> list[str]:
+                  policy: ValuesPolicy | None = None,
+                  set_string_values: Mapping[str, str] | None = None) -> list[str]:
     """`helm template` renders locally (no cluster): used to preview and in tests."""
     return ["template", _release(release), _plain("chart", chart), "--namespace", _namespace(namespace),
-            *_values_args(set_values or {}, {}, values_files, policy)]
+            *_values_args(set_values or {}, set_string_values or {}, values_files, policy)]
 
 
 def version_argv() -> list[str]:

@@ -36,19 +36,21 @@ class HelmCli:
 
     def upgrade(self, target: TargetLike, *, chart: str, version: str | None, values: Mapping[str, str],
                 values_files: Sequence[str], timeout: timedelta, description: str,
-                create_namespace: bool, wait: bool) -> None:
+                create_namespace: bool, wait: bool, string_values: Mapping[str, str] | None = None) -> None:
         self.runner.upgrade(target.release, chart, target.namespace, timeout=timeout, version=version,
                             wait=wait, install=True, create_namespace=create_namespace,
-                            set_values=dict(values), values_files=list(values_files),
-                            description=description)
+                            set_values=dict(values), set_string_values=dict(string_values or {}),
+                            values_files=list(values_files), description=description)
 
     def rollback(self, target: TargetLike, *, revision: int | None, timeout: timedelta, wait: bool) -> None:
         self.runner.rollback(target.release, target.namespace, revision, timeout=timeout, wait=wait)
 
     def render(self, target: TargetLike, *, chart: str, version: str | None, values: Mapping[str, str],
-               values_files: Sequence[str], is_upgrade: bool) -> str:
+               values_files: Sequence[str], is_upgrade: bool,
+               string_values: Mapping[str, str] | None = None) -> str:
         return render_chart(self.runner, target.release, chart, namespace=target.namespace, version=version,
-                            set_values=dict(values), values_files=list(values_files), is_upgrade=is_upgrade)
+                            set_values=dict(values), values_files=list(values_files), is_upgrade=is_upgrade,
+                            set_string_values=dict(string_values or {}))
 
     def get_values(self, target: TargetLike, *, revision: int | None = None) -> dict[str, Any]:
         return get_values(self.runner, target.release, namespace=target.namespace, revision=revision)

@@ -30,10 +30,11 @@ _KUBE_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$")
 def render_argv(release: str, chart: str, *, namespace: str, version: str | None = None,
                 set_values: Mapping[str, str] | None = None, values_files: Sequence[str] = (),
                 is_upgrade: bool = False, kube_version: str | None = None,
-                policy: ValuesPolicy | None = None) -> list[str]:
+                policy: ValuesPolicy | None = None,
+                set_string_values: Mapping[str, str] | None = None) -> list[str]:
     """`helm template` as a plan needs it (template_argv plus the version, upgrade and CRD flags)."""
     argv = template_argv(release, chart, namespace=namespace, set_values=set_values,
-                         values_files=values_files, policy=policy)
+                         values_files=values_files, policy=policy, set_string_values=set_string_values)
     argv += _version_args(version)
     if is_upgrade:
         argv.append("--is-upgrade")
@@ -55,11 +56,11 @@ def _version_args(version: str | None) -> list[str]:
 
 def render_chart(runner: HelmRunner, release: str, chart: str, *, namespace: str, version: str | None,
                  set_values: Mapping[str, str] | None, values_files: Sequence[str], is_upgrade: bool,
-                 kube_version: str | None = None) -> str:
+                 kube_version: str | None = None, set_string_values: Mapping[str, str] | None = None) -> str:
     """Every document the chart renders, hooks included (parse with RenderedChart.from_template)."""
     argv = render_argv(release, chart, namespace=namespace, version=version, set_values=set_values,
                        values_files=values_files, is_upgrade=is_upgrade, kube_version=kube_version,
-                       policy=runner.policy)
+                       policy=runner.policy, set_string_values=set_string_values)
     return runner.run(argv, timeout=_TIMEOUT).stdout
 
 

@@ -95,11 +95,12 @@ class Informer:
         self._version = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._kick = threading.Event()  # cut a back-off short (the API server is known to answer again)
         self._synced_event = threading.Event()
         self._listeners: list[Callable[[], None]] = []
         self._stream: WatchStream | None = None
         self._thread: threading.Thread | None = None
-        self._sleep = sleep or self._stop.wait
+        self._sleep = sleep or self._pause
 
     # -- public -----------------------------------------------------------------------------------------
 
@@ -110,11 +111,22 @@ class Informer:
 
     def stop(self, join_timeout: float = 5.0) -> None:
         self._stop.set()
+        self._kick.set()
         stream = self._stream
         if stream is not None:
             stream.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(join_timeout)
+
+    def retry_now(self) -> None:
+        """End a back-off wait at once (after an outage the wait may have grown to its maximum)."""
+        self._kick.set()
+
+    def _pause(self, delay: float) -> bool:
+        """Back off for `delay` unless kicked; True when stopped."""
+        self._kick.wait(delay)
+        self._kick.clear()
+        return self._stop.is_set()
 
     def add_listener(self, fn: Callable[[], None]) -> None:
         with self._lock:
@@ -339,6 +351,13 @@ class InformerRegistry:
             stopped = self._informers.pop(key)
         log.debug("stopping informer %s (no users left)", key)
         stopped.stop()
+
+    def retry_now(self) -> None:
+        """Every informer backing off retries at once."""
+        with self._lock:
+            informers = list(self._informers.values())
+        for informer in informers:
+            informer.retry_now()
 
     def active(self) -> dict[InformerKey, int]:
         with self._lock:

@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import metrics
 from bot.app.detection import ReleaseDetector, Route
+from bot.app.fleet import Fleet
 from bot.app.operations import Operations
 from bot.app.ports import Target
 from bot.app.queries import Queries
@@ -51,6 +52,7 @@ from bot.web.server import BotHttpServer, HttpResponse, Routes
 log = logging.getLogger("helmbot.runtime")
 
 DETECT_INTERVAL = timedelta(seconds=10)  # a full look at Helm's storage, besides watch-driven looks
+HEALTH_INTERVAL = timedelta(seconds=5)  # each cluster is probed this often (readiness, outage notices)
 RESUME_INTERVAL = timedelta(seconds=5)  # pick up deploys other replicas started
 HOUSEKEEPING_INTERVAL = timedelta(seconds=30)
 
@@ -106,13 +108,15 @@ class BotRuntime:
         self.secrets = Secrets.from_env(env)
         self.secrets.check(config.slack.mode)
         self._stop = threading.Event()
-        self._leading = False
+        self._leading = False  # leads the home cluster: delivers Slack messages, housekeeping, notices
+        self._led: set[str] = set()  # clusters whose releases this replica follows and watches
         self._lead_lock = threading.Lock()
-        self._unwatch: list[Callable[[], None]] = []
+        self._unwatch: dict[str, list[Callable[[], None]]] = {}
         self.http: BotHttpServer | None = None
         self.socket: object | None = None
-        self.elector: LeaderElector | None = None
+        self.electors: dict[str, LeaderElector] = {}
         self.slack_ok: str | None = "not checked yet"
+        self._scanned: set[tuple[str, str]] = set()  # (cluster, namespace) looked at since leading
 
     # -- assembly -------------------------------------------------------------------------------------
 
@@ -138,6 +142,13 @@ class BotRuntime:
             timeout=15,
         )
         self.scheduler = ApsTickScheduler(workers=8)
+        self.fleet = Fleet(
+            config=config,
+            store=self.store,
+            clusters=self.clusters,
+            clock=self.clock,
+            wake_delivery=self._wake,
+        )
         self.listener_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="helmbot-request")
         self.helm_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="helmbot-helm")
         self.queries = Queries(
@@ -146,8 +157,15 @@ class BotRuntime:
             clusters=self.clusters,
             helm_for=self.helms.__getitem__,
             clock=self.clock,
+            cluster_problem=self.fleet.problem,
         )
-        self.cards = CardMaker(config=config, queries=self.queries, clusters=self.clusters)
+        self.cards = CardMaker(
+            config=config,
+            queries=self.queries,
+            clusters=self.clusters,
+            permalink=self._permalink,
+            cluster_problem=self.fleet.problem,
+        )
         self.delivery = DeliveryWorker(self.client, self.store, self._render_parent, clock=self.clock)
         self.sink = SlackSink(card_for=self.cards.card_for, clock=self.clock, wake=self.delivery.wake)
         self.tracking = TrackingService(
@@ -193,6 +211,7 @@ class BotRuntime:
             clock=self.clock,
             post_card=self._post_card,
             show_logs=self.logs.show,
+            fleet=self.fleet,
         )
         groups = GroupResolver(
             self.client, [g for r in config.releases for g in (*r.deployers, *r.approvers)]
@@ -257,6 +276,20 @@ class BotRuntime:
             return Route(None, "mute")
         return Route(channel, mode, settings.environment if settings is not None else None)
 
+    def _wake(self) -> None:
+        delivery = getattr(self, "delivery", None)
+        if delivery is not None:
+            delivery.wake()
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a posted message (the promoted revision's), or None when Slack will not say."""
+        try:
+            link = self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.debug("no permalink for a message in %s: %s", channel, type(exc).__name__)
+            return None
+        return str(link) if link else None
+
     def _render_parent(self, record: DeployRecord) -> Rendered:
         return self.sink.render_parent(record)
 
@@ -288,27 +321,46 @@ class BotRuntime:
 
     # -- leadership ---------------------------------------------------------------------------------
 
+    @property
+    def home(self) -> str:
+        """The cluster whose Lease elects the replica that delivers messages (leader_election.cluster)."""
+        le = self.config.leader_election.cluster
+        return le if le in self.clusters else next(iter(self.clusters))
+
     def _follow(self, record: DeployRecord) -> None:
-        if self._leading and record.revision is not None:
+        if record.revision is not None and record.cluster in self._led:
             self.tracking.follow(record)
 
-    def _lead(self) -> None:
+    def _lead(self, cluster: str) -> None:
+        """Leadership is per cluster (a Lease in each): the leader of a cluster follows and watches its
+        releases; the leader of the home cluster also delivers the outbox, keeps house and tells channels of
+        outages. A cluster that cannot be reached loses its leader and nothing else."""
+        home = cluster == self.home
         with self._lead_lock:
-            if self._leading or self._stop.is_set():
+            if cluster in self._led or self._stop.is_set():
                 return
-            self._leading = True
-            metrics.LEADER.set(1)
-        log.info("leading: following releases, noticing revisions, delivering messages")
-        self.delivery.start()
-        for cluster, namespaces in self._namespaces().items():
-            for namespace in sorted(namespaces):
-                key = f"detect:{cluster}:{namespace}"
-                self._unwatch.append(self.clusters[cluster].watch_releases(namespace, self._waker(key)))
-                self._startup_scan(cluster, namespace)
-                self.scheduler.every(key, DETECT_INTERVAL, self._scanner(cluster, namespace), first_run=False)
-        self.tracking.resume()
-        self.scheduler.every("resume", RESUME_INTERVAL, self._resume, first_run=False)
-        self.scheduler.every("housekeeping", HOUSEKEEPING_INTERVAL, self._housekeeping)
+            self._led.add(cluster)
+            if home:
+                self._leading = True
+                metrics.LEADER.set(1)
+        log.info("leading cluster %s: following its releases, noticing revisions%s", cluster,
+                 ", delivering messages" if home else "")  # fmt: skip
+        if home:
+            self.delivery.start()
+            self.scheduler.every("housekeeping", HOUSEKEEPING_INTERVAL, self._housekeeping)
+        unwatch = self._unwatch.setdefault(cluster, [])
+        for namespace in sorted(self._namespaces().get(cluster, ())):
+            # Each namespace is looked at on its own job, as soon as its informer has listed (the watch wakes
+            # the job): a cluster that does not answer holds up nothing else.
+            key = f"detect:{cluster}:{namespace}"
+            self._scanned.discard((cluster, namespace))
+            unwatch.append(self.clusters[cluster].watch_releases(namespace, self._waker(key)))
+            self.scheduler.every(key, DETECT_INTERVAL, self._scanner(cluster, namespace))
+        self.tracking.resume(cluster)
+        self.scheduler.every(f"resume:{cluster}", RESUME_INTERVAL, self._resumer(cluster), first_run=False)
+
+    def _health_checker(self, name: str) -> Callable[[], None]:
+        return lambda: self._check_cluster(name)
 
     def _waker(self, key: str) -> Callable[[], None]:
         return lambda: self.scheduler.wake(key)
@@ -316,44 +368,59 @@ class BotRuntime:
     def _scanner(self, cluster: str, namespace: str) -> Callable[[], None]:
         return lambda: self._scan(cluster, namespace)
 
-    def _resume(self) -> None:
-        self.tracking.resume()
+    def _resumer(self, cluster: str) -> Callable[[], None]:
+        def resume() -> None:
+            self.tracking.resume(cluster)
 
-    def _startup_scan(self, cluster: str, namespace: str) -> None:
-        try:
-            self.clusters[cluster].wait_releases_synced(namespace, timeout=10)
-            handled = self.detector.scan(cluster, namespace, startup=True)
-            log.info("looked at the releases in %s/%s: %d new revision(s)", cluster, namespace, handled)
-        except HelmbotError as exc:
-            log.warning("cannot look at releases in %s/%s yet: %s", cluster, namespace, describe_error(exc))
+        return resume
 
     def _scan(self, cluster: str, namespace: str) -> None:
+        """The first look after becoming leader catches up (announces once what changed while nobody
+        watched); it waits for a complete list, never for the cluster."""
+        key = (cluster, namespace)
         try:
-            self.detector.scan(cluster, namespace)
+            if key in self._scanned:
+                self.detector.scan(cluster, namespace)
+            elif self.clusters[cluster].releases_synced(namespace):
+                handled = self.detector.scan(cluster, namespace, startup=True)
+                self._scanned.add(key)
+                log.info("looked at the releases in %s/%s: %d new revision(s)", cluster, namespace, handled)
         except HelmbotError as exc:
             log.warning("release detection in %s/%s: %s", cluster, namespace, describe_error(exc))
 
-    def _unlead(self) -> None:
+    def _check_cluster(self, name: str) -> None:
+        before = self.fleet.health(name)
+        health = self.fleet.check(name, announce=self._leading)
+        if health.reachable and (before.failures or not before.reachable):
+            self.clusters[name].retry_now()  # its informers' back-off may have grown to 30 s meanwhile
+        metrics.CLUSTER_REACHABLE.labels(name).set(1 if health.reachable else 0)
+
+    def _unlead(self, cluster: str) -> None:
+        home = cluster == self.home
         with self._lead_lock:
-            if not self._leading:
+            if cluster not in self._led:
                 return
-            self._leading = False
-            metrics.LEADER.set(0)
-        log.warning("not leading any more: stopping background work")
-        for unwatch in self._unwatch:
+            self._led.discard(cluster)
+            if home:
+                self._leading = False
+                metrics.LEADER.set(0)
+        log.warning("not leading cluster %s any more: stopping its background work", cluster)
+        for unwatch in self._unwatch.pop(cluster, []):
             unwatch()
-        self._unwatch.clear()
         for job in self.scheduler.jobs():
-            if job.startswith(("detect:", "track:")) or job in ("resume", "housekeeping"):
+            if job.startswith(f"detect:{cluster}:") or job == f"resume:{cluster}":
                 self.scheduler.cancel(job)
-        self.tracking.stop_all()
-        self.delivery.stop()
+        self.tracking.stop_cluster(cluster)
+        if home:
+            self.scheduler.cancel("housekeeping")
+            self.delivery.stop()
 
     def _count_verdict(self, record: DeployRecord) -> None:
         metrics.DEPLOYS.labels(record.cluster, record.operation, record.origin, record.status).inc()
         if record.finished_at is not None:
             metrics.TIME_TO_VERDICT.labels(record.status).observe(
-                max(0.0, (record.finished_at - record.created_at).total_seconds()))
+                max(0.0, (record.finished_at - record.created_at).total_seconds())
+            )
 
     def _housekeeping(self) -> None:
         now = self.clock()
@@ -361,7 +428,9 @@ class BotRuntime:
         self.store.prune(now)
         self.store.release_orphan_locks(older_than=now - timedelta(minutes=1))
         self.operations.fail_abandoned(now, self._helm_bound)
-        metrics.ACTIVE_TRACKS.labels("all").set(len(self.tracking.following()))
+        following = self.tracking.following_by_cluster()
+        for name in self.clusters:
+            metrics.ACTIVE_TRACKS.labels(name).set(following.get(name, 0))
         metrics.OUTBOX_DEPTH.set(self.store.outbox_depth())
 
     # -- serving ------------------------------------------------------------------------------------
@@ -379,14 +448,16 @@ class BotRuntime:
             checks["store"] = None
         except HelmbotError as exc:
             checks["store"] = describe_error(exc)
-        for name, cluster in self.clusters.items():
-            try:
-                cluster.check()
-                checks[f"kubernetes:{name}"] = None
-            except HelmbotError as exc:
-                checks[f"kubernetes:{name}"] = describe_error(exc)
+        checks.update(self.fleet.readiness())  # from the periodic probes: a dead cluster never slows /readyz
         checks["slack"] = self.slack_ok
         return checks
+
+    def degradable(self) -> frozenset[str]:
+        """An unreachable cluster leaves the replica ready while another cluster is reachable: its
+        releases wait, the others are still served. With every cluster down the replica is not ready."""
+        names = frozenset(f"kubernetes:{name}" for name in self.clusters)
+        down = {k for k, v in self.fleet.readiness().items() if v}
+        return names if down != names else frozenset()
 
     def _check_slack(self) -> None:
         try:
@@ -404,10 +475,13 @@ class BotRuntime:
             log.warning("slack: %s (carrying on; /readyz says so)", self.slack_ok)
         self.scheduler.start()
         self.scheduler.every("slack-auth", timedelta(minutes=1), self._check_slack, first_run=False)
+        for name in self.clusters:
+            self.scheduler.every(f"health:{name}", HEALTH_INTERVAL, self._health_checker(name))
         if config.slack.port is not None:
             routes = Routes(
                 slack=self._slack_http if config.slack.mode == "http" else None,
                 ready=self.ready,
+                degradable=self.degradable,
                 metrics=metrics.exposition,
             )
             self.http = BotHttpServer(config.slack.host, config.slack.port, routes)
@@ -428,14 +502,19 @@ class BotRuntime:
                 renew_deadline=le.renew_deadline.total_seconds(),
                 retry_period=le.retry_period.total_seconds(),
             )
-            cluster = self.clusters.get(le.cluster) or next(iter(self.clusters.values()))
-            self.elector = LeaderElector(
-                cluster.client, settings, on_started=self._lead, on_stopped=self._unlead
-            )
-            self.elector.start()
+            for name, cluster in self.clusters.items():
+                self.electors[name] = LeaderElector(
+                    cluster.client, settings, on_started=self._leader_of(name, True),
+                    on_stopped=self._leader_of(name, False),
+                )  # fmt: skip
+                self.electors[name].start()
         else:
-            self._lead()
+            for name in self.clusters:
+                self._lead(name)
         return self
+
+    def _leader_of(self, cluster: str, leading: bool) -> Callable[[], None]:
+        return (lambda: self._lead(cluster)) if leading else (lambda: self._unlead(cluster))
 
     def stop(self, *, drain: float = 3.0) -> None:
         self._stop.set()
@@ -451,8 +530,8 @@ class BotRuntime:
         self.tracking.stop_all()
         if self._leading:
             self.delivery.stop(drain=drain)
-        if self.elector is not None:
-            self.elector.stop(release=True)
+        for elector in self.electors.values():
+            elector.stop(release=True)
         self.helm_pool.shutdown(wait=False, cancel_futures=True)
         for cluster in self.clusters.values():
             cluster.close()

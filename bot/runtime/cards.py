@@ -3,7 +3,9 @@ button would restore (only while the revision is the release's current one and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bot.app.queries import Queries
 from bot.config import Config
@@ -16,10 +18,22 @@ FINISHED_BADLY = ("failed", "timed_out")
 
 
 class CardMaker:
-    def __init__(self, *, config: Config, queries: Queries, clusters: Mapping[str, KubeCluster]) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        queries: Queries,
+        clusters: Mapping[str, KubeCluster],
+        permalink: Callable[[str, str], str | None] = lambda channel, ts: None,
+        cluster_problem: Callable[[str], str | None] = lambda name: None,
+    ) -> None:
         self.config = config
         self.queries = queries
         self.clusters = clusters
+        self.permalink = permalink  # (channel, ts) -> a link to a posted message (chat.getPermalink)
+        self.cluster_problem = cluster_problem  # a card of a cluster that is down is drawn without asking it
+        self._links: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
 
     def label(self, record: DeployRecord) -> str:
         settings = self.queries.settings_for(record)
@@ -47,7 +61,33 @@ class CardMaker:
             rollback_target=self._rollback_target(record),
             logs_available=record.status in FINISHED_BADLY and bool(_captured_logs(record)),
             approved_by=self._approver(record),
+            **self._promotion(record),
         )
+
+    def _promotion(self, record: DeployRecord) -> dict[str, Any]:
+        """A promotion's source, "shop (staging) revision 7", linked to that revision's own message."""
+        if record.origin != "slack" or not record.request_id:
+            return {}
+        request = self.queries.store.get_approval(record.request_id)
+        source = request.request.get("promoted_from") if request is not None else None
+        if not isinstance(source, dict):
+            return {}
+        text = f"{source.get('label') or source.get('release')} revision {source.get('revision')}"
+        origin = self.queries.store.find_deploy(
+            str(source.get("cluster")), str(source.get("namespace")), str(source.get("release")),
+            int(source.get("revision") or 0),
+        )
+        link = None
+        if origin is not None and origin.channel and origin.parent_ts:
+            key = (origin.channel, origin.parent_ts)
+            with self._lock:
+                link = self._links.get(key)
+            if link is None:
+                link = self.permalink(*key)
+                if link is not None:
+                    with self._lock:
+                        self._links[key] = link
+        return {"promoted_from": text, "promoted_link": link}
 
     def _approver(self, record: DeployRecord) -> str | None:
         """Who approved the request this deploy ran for (its request id is the approval's id)."""
@@ -63,6 +103,8 @@ class CardMaker:
             return None
         if self.queries.settings_for(record) is None:
             return None  # not a release helmbot may deploy: no button
+        if self.cluster_problem(record.cluster) is not None:
+            return None  # unreachable: no button now (the delivery worker must not wait on a dead cluster)
         try:
             heads = list(self.clusters[record.cluster].revisions(record.namespace, record.release))
         except (HelmbotError, KeyError):

@@ -95,6 +95,8 @@ class DeployCard:
     rollback_target: int | None = None
     logs_available: bool = False
     approved_by: str | None = None  # the second person who approved it (protected releases, freezes)
+    promoted_from: str | None = None  # "shop (staging) revision 7"; a promotion's source
+    promoted_link: str | None = None  # the permalink of the source revision's message, when there is one
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,11 @@ def _who_and_what(card: DeployCard, summary: TrackSummary | None) -> Block:
         line = f"Requested by {who}"
     if card.approved_by:
         line += f" · approved by {mention(one_line(card.approved_by))}"
+    if card.promoted_from:
+        source = escape(one_line(card.promoted_from))
+        link = card.promoted_link or ""
+        safe = link.startswith("https://") and not any(c in link for c in "<>| \n")
+        line += f" · promoted from <{link}|{source}>" if safe else f" · promoted from {source}"
     if card.dry_run:
         line += " · dry run"
     chart_to = card.chart_to or (summary.chart if summary else None)

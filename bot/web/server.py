@@ -37,6 +37,9 @@ class Routes:
     slack: SlackHandler | None = None
     alive: Callable[[], bool] = lambda: True
     ready: Check = dict
+    # checks whose failure degrades the replica but leaves it ready (one cluster of several down: its
+    # releases wait, the others are still served, so the pod must stay behind its Service)
+    degradable: Callable[[], frozenset[str]] = frozenset
     metrics: Callable[[], tuple[bytes, str]] | None = None
 
 
@@ -68,11 +71,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200 if alive else 503, {"status": "ok" if alive else "failing"})
         elif path == "/readyz":
             checks = dict(routes.ready())
-            failing = {k: v for k, v in checks.items() if v}
+            failing = {k for k, v in checks.items() if v}
+            fatal = failing - routes.degradable()
             self._json(
-                503 if failing else 200,
+                503 if fatal else 200,
                 {
-                    "status": "not ready" if failing else "ready",
+                    "status": "not ready" if fatal else "degraded" if failing else "ready",
                     "checks": {k: v or "ok" for k, v in checks.items()},
                 },
             )

@@ -65,6 +65,9 @@ class FakeCluster:
     def releases_synced(self, namespace: str) -> bool:
         return self.synced
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        return self.releases_synced(namespace)
+
     def drive(self, tracker: ReleaseTracker, *, namespace: str, release: str, revision: int,
               on_change: Callable[[], None]) -> Any:
         self.driven.append((release, revision))
@@ -74,6 +77,9 @@ class FakeCluster:
         return lambda: None
 
     def check(self) -> None:
+        return None
+
+    def gitops_owner(self, namespace: str, release: str) -> None:
         return None
 
 

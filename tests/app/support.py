@@ -16,6 +16,7 @@ from bot.app.queries import Queries
 from bot.app.replies import Reply
 from bot.app.service import HelmBot
 from bot.config import Config, parse_config
+from bot.core.gitops import GitOpsOwner, owner_from_helmreleases, owner_from_labels, owner_from_objects
 from bot.core.releases import Release, decode_release_json
 from bot.helm.preview import ChartInfo
 from bot.store import Store, open_store
@@ -80,6 +81,9 @@ class FakeCluster:
 
     def __init__(self) -> None:
         self.stored: dict[tuple[str, str], list[Release]] = {}
+        self.helmreleases: list[dict[str, Any]] = []  # Flux HelmRelease objects "in the cluster"
+        self.live: dict[tuple[str, str], list[dict[str, Any]]] = {}  # live objects with their marks
+        self.down: str | None = None  # a reason: every read fails as an unreachable API server would
 
     def add(self, namespace: str, name: str, status: str = "deployed", **kwargs: Any) -> Release:
         history = self.stored.setdefault((namespace, name), [])
@@ -103,7 +107,7 @@ class FakeCluster:
             status,
             namespace=namespace,
             chart_name=name,
-            manifest_objects=[deployment(f"{name}-web")],
+            manifest_objects=kwargs.pop("manifest_objects", None) or [deployment(f"{name}-web")],
             hooks=hooks,
             **kwargs,
         )
@@ -112,6 +116,7 @@ class FakeCluster:
         return release
 
     def revisions(self, namespace: str, release: str | None = None) -> Sequence[Head]:
+        self._reachable()
         return [
             Head(r.name, r.revision, r.status.value)
             for (ns, name), history in sorted(self.stored.items())
@@ -125,6 +130,9 @@ class FakeCluster:
     def releases_synced(self, namespace: str) -> bool:
         return True
 
+    def wait_releases_fresh(self, namespace: str, timeout: float) -> bool:
+        return self.releases_synced(namespace)
+
     def drive(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the façade never tracks")
 
@@ -132,7 +140,25 @@ class FakeCluster:
         return lambda: None
 
     def check(self) -> None:
-        return None
+        self._reachable()
+
+    def gitops_owner(self, namespace: str, release: str) -> GitOpsOwner | None:
+        """As the adapter decides it: the HelmReleases, the newest record, then the live objects."""
+        history = self.stored.get((namespace, release)) or []
+        named = owner_from_helmreleases(self.helmreleases, release, namespace)
+        if named is not None or not history:
+            return named
+        return (
+            owner_from_labels(history[-1].labels)
+            or owner_from_objects(history[-1].resources)
+            or owner_from_objects(self.live.get((namespace, release), ()))
+        )
+
+    def _reachable(self) -> None:
+        if self.down is not None:
+            from bot.kube.errors import ApiConnectionError
+
+            raise ApiConnectionError(self.down)
 
 
 def _with_status(release: Release, status: str) -> Release:
