@@ -22,6 +22,7 @@ SCOPES: dict[str, frozenset[str]] = {
     # chat:write.public: post to public channels without joining them first
     "chat.postMessage": frozenset({"chat:write", "chat:write.public"}),
     "chat.update": frozenset({"chat:write"}),
+    "chat.getPermalink": frozenset(),                               # no scope
     "conversations.history": frozenset({"channels:history", "groups:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
     "conversations.join": frozenset({"channels:join"}),             # public channels only

@@ -95,7 +95,9 @@ def fleet(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetF
     )
     clusters = {"staging": sim, "prod": prod}
     try:
-        with SlackStandIn() as slack:
+        # Two clusters: the launcher's RBAC check (one cluster, the chart's ServiceAccount) is not made here;
+        # the bot reaches each stand-in with its own kubeconfig (set below).
+        with SlackStandIn() as slack, sim.cluster.requests.recording(user="unchecked") as requests:
             make_workspace(slack)
             namespaces: dict[str, str] = {}
             for environment, cluster in CLUSTER_OF.items():
@@ -111,7 +113,7 @@ def fleet(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetF
                      *[a for v in FAST for a in ("--set", v)], "--wait", "--timeout", "60s")  # fmt: skip
             flux = ("helm.toolkit.fluxcd.io/name=shop", "helm.toolkit.fluxcd.io/namespace=flux-system")
             sim.kubectl("label", "deployment", "--all", "-n", namespaces["gitops"], *flux)
-            launcher = BotLauncher(tmp, sim, slack)
+            launcher = BotLauncher(tmp, sim, slack, requests)
             releases = [
                 release(
                     namespaces[env],

@@ -43,8 +43,9 @@ def test_install_and_crash_looping_upgrade_made_elsewhere(
         bot,
         timeout=90,
     )
-    thread = "\n".join(text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, second["ts"]))
-    assert "CrashLoopBackOff" in thread
+    in_thread = lambda: bots.slack.thread(DEPLOY_CHANNEL, second["ts"])  # noqa: E731
+    wait_for(lambda: any("CrashLoopBackOff" in text_of(m) for m in in_thread()), "the crash loop's reply",
+             bot)
     assert len(parents(bots.slack)) == 2, "exactly one parent message per revision"
 
 
@@ -81,7 +82,15 @@ def test_api_trouble_on_both_sides_fakes_no_verdict_and_loses_no_notice(
         timeout=120,
     )
     assert len(parents(bots.slack)) == 1
-    thread = [text_of(m) for m in bots.slack.thread(DEPLOY_CHANNEL, failed["ts"]) if m["ts"] != failed["ts"]]
-    assert any("CrashLoopBackOff" in t for t in thread), thread
+
+    def replies() -> list[str]:
+        thread = bots.slack.thread(DEPLOY_CHANNEL, failed["ts"])
+        return [text_of(m) for m in thread if m["ts"] != failed["ts"]]
+
+    # the thread is delivered after the parent's update (paced, and through the 429 storm): wait for the
+    # failure's reply and the closing timeline, then nothing may be missing or doubled
+    wait_for(lambda: any("CrashLoopBackOff" in t for t in replies()) and any("timeline" in t.lower() for t in
+             replies()), "the failure and the timeline in the thread", bot, timeout=60)
+    thread = replies()
     assert len(thread) == len(set(thread)), thread
     assert not any("Succeeded" in text_of(p) for p in parents(bots.slack))
