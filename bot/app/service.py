@@ -142,14 +142,21 @@ class HelmBot:
     def deploy(self, command: DeployCommand, actor: Actor, *, request_key: str | None = None) -> Reply:
         request = check_deploy(self.config, command, actor, self.clock())
         self._ensure_reachable(request.settings)
-        if command.dry_run:
+        held = self._before_start(request, actor, dry_run=command.dry_run, request_key=request_key)
+        return held or self._start(request, actor, request_key or new_deploy_id())
+
+    def _before_start(self, request: CheckedRequest, actor: Actor, *, dry_run: bool,
+                      request_key: str | None) -> Reply | None:
+        """What stands between a checked deploy and helm, in order: a dry run shows the plan, a GitOps
+        owner asks for confirmation, a freeze or a protected release asks for approval; None: go."""
+        if dry_run:
             return self._plan_with_deploy_button(request, actor)
         owner = self._gitops_owner(request)
         if owner is not None:
             return self._gitops_confirm(request, actor, owner)
         if request.needs_approval:
             return self._ask_approval(request, actor, request_key)
-        return self._start(request, actor, request_key or new_deploy_id())
+        return None
 
     def _plan_with_deploy_button(self, request: CheckedRequest, actor: Actor) -> Reply:
         """The dry run's plan, with a button that deploys exactly this request (checked again when
@@ -204,13 +211,9 @@ class HelmBot:
             now=self.clock(),
             ensure_reachable=self._ensure_reachable,
         )
-        if command.dry_run:
-            return self._plan_with_deploy_button(request, actor)
-        owner = self._gitops_owner(request)
-        if owner is not None:
-            return self._gitops_confirm(request, actor, owner)
-        if request.needs_approval:
-            return self._ask_approval(request, actor, None)
+        held = self._before_start(request, actor, dry_run=command.dry_run, request_key=None)
+        if held is not None:
+            return held
         # stored like any request, so the deploy's card can name (and link) the revision it promotes
         row = self._pending(request, actor, kind="promotion", reason="promotion", ttl=CONFIRM_TTL)
         self.store.decide_approval(row.id, status="approved", decided_by=actor.user_id, now=self.clock())

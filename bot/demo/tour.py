@@ -19,7 +19,7 @@ from bot.demo.channel import ChannelActions
 from bot.demo.errors import DemoError
 from bot.demo.helm_tool import HelmTool
 from bot.demo.workspace import ALICE, BOB, DEPLOYS, GUIDE
-from bot.sim.slack import SlackStandIn
+from bot.sim.slack import SlackStandIn, message_text
 
 WAIT = 90.0  # seconds a step may take before the story is called off
 FAIL_LINE = 'relation "orders" already exists'
@@ -33,22 +33,7 @@ class TourStopped(Exception):
     """The demo is stopping: the tour ends where it is."""
 
 
-def text_of(message: dict[str, Any]) -> str:
-    """Everything a person reads in a message: its text and every text in its blocks."""
-    out = [str(message.get("text") or "")]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return "\n".join(out)
+text_of = message_text   # everything a person reads in a message
 
 
 def key_of(message: dict[str, Any]) -> str:

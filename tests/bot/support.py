@@ -17,7 +17,7 @@ import yaml
 
 from bot.sim.binaries import ensure_binaries
 from bot.sim.requestlog import Recording
-from bot.sim.slack import SlackStandIn
+from bot.sim.slack import SlackStandIn, message_text
 from tests.bot.rbac_check import BOT_USER, denials
 from tests.e2e.support import REPO, SHOP
 from tests.polling import poll
@@ -224,22 +224,7 @@ def parents(slack: SlackStandIn, channel: str = DEPLOY_CHANNEL) -> list[dict[str
     ]
 
 
-def text_of(message: dict[str, Any]) -> str:
-    """Everything a person reads in a message: its text and every text in its blocks."""
-    out = [str(message.get("text") or "")]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return "\n".join(out)
+text_of = message_text   # everything a person reads in a message
 
 
 def wait_for(fn: Callable[[], Any], what: str, bot: BotProcess, timeout: float = 60) -> Any:

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.sim.slack.actor import Actor, ActorError, Delivery, ResponseUse
+from bot.sim.slack.blocks import message_text
 from bot.sim.slack.control import handle_control
 from bot.sim.slack.limits import FaultRule, Faults, RateLimiter
 from bot.sim.slack.server import SlackServer
 from bot.sim.slack.state import Channel, Clock, Event, Message, User, Workspace
 from bot.sim.slack.webapi import ApiCall, WebApi
 
-__all__ = ["ActorError", "ApiCall", "Delivery", "FaultRule", "ResponseUse", "SlackStandIn"]
+__all__ = ["ActorError", "ApiCall", "Delivery", "FaultRule", "ResponseUse", "SlackStandIn", "message_text"]
 
 
 class SlackStandIn:

@@ -473,3 +473,22 @@ def find_element(
             if el.get("action_id") == action_id:
                 return block, el
     return None
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Everything a person reads in a message: its fallback text and every text in its blocks (what tests and
+    the demo's tour look for)."""
+    out = [str(message.get("text") or "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(out)
