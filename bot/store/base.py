@@ -92,7 +92,7 @@ class Store(Protocol):
     def expire_approvals(self, now: datetime) -> list[Approval]: ...
     # idempotency of clicks and commands
     def remember_once(self, key: str, *, now: datetime, ttl: timedelta) -> bool: ...
-    def prune(self, now: datetime) -> int: ...
+    def prune(self, now: datetime, *, sent_replies_kept: timedelta = ...) -> int: ...
     # audit log
     def audit(self, entry: AuditEntry) -> None: ...
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]: ...
@@ -579,14 +579,20 @@ class SqlStore(ABC):
             )
         return bool(rows)
 
-    def prune(self, now: datetime) -> int:
-        """Forget expired once-keys (call it now and then); returns how many went."""
+    def prune(self, now: datetime, *, sent_replies_kept: timedelta = timedelta(days=14)) -> int:
+        """Forget expired once-keys and thread replies delivered long ago (call it now and then); returns
+        how many rows went. Parents and cards stay: a later reply or edit still needs their ts."""
         with self._tx() as tx:
             rows = tx.execute(
                 "DELETE FROM once_keys WHERE expires_at <= :now RETURNING key",
                 {"now": self.encode_time(to_utc(now))},
             )
-        return len(rows)
+            replies = tx.execute(
+                "DELETE FROM outbox WHERE kind = 'reply' AND status = 'sent' AND sent_at < :before "
+                "RETURNING id",
+                {"before": self.encode_time(to_utc(now) - sent_replies_kept)},
+            )
+        return len(rows) + len(replies)
 
     # --- audit -------------------------------------------------------------------------------------
 

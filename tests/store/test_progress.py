@@ -95,3 +95,14 @@ def test_orphan_locks_are_released(store: SqlStore) -> None:
     assert store.release_orphan_locks(older_than=T0 + timedelta(minutes=2)) == 1
     assert store.get_lock("staging", "shop", "ghost") is None
     assert store.get_lock("staging", "shop", "live") is not None
+
+
+def test_prune_drops_old_delivered_replies_but_keeps_parents(store: SqlStore) -> None:
+    parent = store.enqueue(message("parent:d1", kind="post"))
+    old = store.enqueue(message("reply:d1:a", kind="reply", thread_of="parent:d1"))
+    new = store.enqueue(message("reply:d1:b", kind="reply", thread_of="parent:d1"))
+    for msg, at in ((parent, T0), (old, T0), (new, T0 + timedelta(days=20))):
+        store.mark_sent(msg.id, ts="1.0", now=at)
+    assert store.prune(T0 + timedelta(days=21)) == 1
+    assert store.get_message("reply:d1:a") is None
+    assert store.get_message("parent:d1") is not None and store.get_message("reply:d1:b") is not None
